@@ -1,0 +1,83 @@
+package dagr
+
+import (
+	"fmt"
+
+	"github.com/dagr/dagr/internal/sched"
+)
+
+// ErrClosed is wrapped by the error of a task spawned on a closed scheduler,
+// and of a task that Close cancelled (that error also satisfies
+// errors.Is(err, context.Canceled)).
+var ErrClosed = sched.ErrClosed
+
+// ErrNoProcessor is wrapped by the error of a task whose options no
+// processor satisfies: a Single or Scope that names only workers or
+// processors that do not exist.
+var ErrNoProcessor = sched.ErrNoProcessor
+
+// TaskError is the error Fetch returns for a failed task. A task fails when
+// its f returns an error or panics, when it is cancelled or times out, when
+// its call is invalid, or when a task it depends on fails; in the last case
+// Origin names the task whose failure came first and Err is that task's
+// error, copied down unchanged, so errors.Is and errors.As reach it from any
+// depth downstream.
+type TaskError struct {
+	Task   uint64 // the task that was fetched
+	Name   string // its name
+	Origin uint64 // the task whose f failed first (== Task when it failed itself)
+	Err    error  // the original error, returned by Unwrap
+
+	originName string
+}
+
+func newTaskError(id uint64, name string, f *sched.Failure) *TaskError {
+	return &TaskError{Task: id, Name: name, Origin: f.Origin, Err: f.Err, originName: f.OriginName}
+}
+
+// Error names the fetched task, the origin task when it is another one, and
+// holds the original message.
+func (e *TaskError) Error() string {
+	if e.Origin == e.Task {
+		return fmt.Sprintf("dagr: task %d (%s) failed: %v", e.Task, e.Name, e.Err)
+	}
+	origin := e.originName
+	if origin == "" {
+		origin = "?"
+	}
+	return fmt.Sprintf("dagr: task %d (%s) failed because task %d (%s) failed: %v", e.Task, e.Name, e.Origin, origin, e.Err)
+}
+
+// Unwrap returns the original error.
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// PanicError is the error of a task whose f panicked: the process keeps
+// running, and the panic's value and the stack of the goroutine that
+// panicked are kept. The same holds for panics in Restore and Checkpoint,
+// which are logged.
+type PanicError struct {
+	Value any    // what f passed to panic
+	Stack []byte // the stack where it panicked, as runtime/debug.Stack gives it
+}
+
+// Error gives the panic's value; the stack is in Stack.
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns the panic's value when it is an error, so that errors.Is
+// and errors.As see through a panic(err).
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+func newPanicError(v any, stack []byte) error { return &PanicError{Value: v, Stack: stack} }
+
+// failureOf keeps the origin of an error that f returned when that error is
+// itself a *TaskError (f fetched a task that failed and passed its error
+// on), so that the failure keeps flowing from its first origin.
+func failureOf(err error) *sched.Failure {
+	if te, ok := err.(*TaskError); ok {
+		return &sched.Failure{Origin: te.Origin, OriginName: te.originName, Err: te.Err}
+	}
+	return nil
+}

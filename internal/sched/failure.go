@@ -1,0 +1,44 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Failure is why a task failed. It is made once, by the task whose f failed
+// first (its origin), and shared unchanged by every task downstream.
+type Failure struct {
+	Origin     uint64
+	OriginName string
+	Err        error
+}
+
+// ErrClosed is wrapped by the errors of tasks spawned on, or cancelled by,
+// a closed scheduler.
+var ErrClosed = errors.New("dagr: scheduler closed")
+
+// ErrNoProcessor is wrapped by the errors of tasks whose options no
+// processor satisfies.
+var ErrNoProcessor = errors.New("dagr: no processor satisfies the task's options")
+
+// errClosedCanceled is how a task cancelled by Close fails: it is both a
+// cancellation and a closed scheduler.
+var errClosedCanceled = fmt.Errorf("%w: %w", ErrClosed, context.Canceled)
+
+// ErrCanceled is how a task cancelled by Cancel fails.
+var ErrCanceled = fmt.Errorf("dagr: task cancelled: %w", context.Canceled)
+
+// canceledBy is the error of a task whose spawning context ended.
+func canceledBy(ctx context.Context) error {
+	err := ctx.Err()
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("dagr: task cancelled: %w (cause: %w)", err, cause)
+	}
+	return fmt.Errorf("dagr: task cancelled: %w", err)
+}
+
+func timeoutError(d time.Duration) error {
+	return fmt.Errorf("dagr: task timed out after %v: %w", d, context.DeadlineExceeded)
+}

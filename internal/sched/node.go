@@ -1,0 +1,266 @@
+package sched
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dagr/dagr/internal/call"
+)
+
+// The life of a node. A node is waiting for inputs, queued on a processor,
+// running, or ended. Ended is final; a node may end while its f still runs
+// (cancelled, or timed out on its last try): the runner then drops what f
+// returns.
+const (
+	stateWaiting uint32 = iota
+	stateQueued
+	stateRunning
+	stateEnded
+)
+
+var nextID atomic.Uint64
+
+// closedChan is handed out by Done for nodes that ended before anyone asked.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// edge is a dependent waiting for this node's result as its argument arg.
+type edge struct {
+	n   *Node
+	arg int
+}
+
+// Dep says that argument Arg of a spawned call is the result of Node.
+type Dep struct {
+	Arg  int
+	Node *Node
+}
+
+// Node is one task: a call f(args...) whose arguments may be other nodes'
+// results. The zero Node is ready for Spawn, which fills it in place, so
+// that the public handle and the node are one allocation.
+type Node struct {
+	id    uint64
+	s     *Scheduler
+	fn    any
+	sig   *call.Sig
+	args  []any
+	spec  *Spec
+	group *Group
+
+	// ctx is the spawning context, until the node is released.
+	ctx context.Context
+
+	pending atomic.Int32  // inputs not yet delivered, plus one while Spawn runs
+	state   atomic.Uint32 // stateWaiting ... stateEnded
+
+	// Guarded by proc.mu of the processor it runs on.
+	proc             *proc
+	prevRun, nextRun *Node // the processor's list of running nodes
+	blocked          int   // goroutines of f waiting in Fetch/Wait/Sync
+	onProc           bool  // started and not yet stopped by its runner
+
+	mu         sync.Mutex
+	dependents []edge
+	done       chan struct{}
+	result     any
+	failure    *Failure
+	tc         *taskContext // the running try's context
+	stopWatch  func() bool  // ends the watch on ctx
+}
+
+// ID is the task's process-unique id.
+func (n *Node) ID() uint64 { return n.id }
+
+// Name is the task's name: Options.Name, else the function's name.
+func (n *Node) Name() string {
+	if n.spec != nil && n.spec.Name != "" {
+		return n.spec.Name
+	}
+	return call.Name(n.fn)
+}
+
+// Ended reports whether the node has ended, failed or not.
+func (n *Node) Ended() bool { return n.state.Load() == stateEnded }
+
+// Done returns a channel closed when the node ends.
+func (n *Node) Done() <-chan struct{} {
+	if n.Ended() {
+		return closedChan
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.done == nil {
+		if n.state.Load() == stateEnded {
+			return closedChan
+		}
+		n.done = make(chan struct{})
+	}
+	return n.done
+}
+
+// Outcome returns the result or the failure of an ended node.
+func (n *Node) Outcome() (any, *Failure) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.result, n.failure
+}
+
+// Cancel fails the node with err (which should wrap context.Canceled) unless
+// it has ended; a running f sees its context cancelled.
+func (n *Node) Cancel(err error) {
+	n.finish(nil, &Failure{Origin: n.id, OriginName: n.Name(), Err: err}, nil)
+}
+
+func (n *Node) fail(err error) bool {
+	return n.finish(nil, &Failure{Origin: n.id, OriginName: n.Name(), Err: err}, nil)
+}
+
+// end records the outcome unless the node has ended, and hands back the
+// dependents, which are the caller's to notify.
+func (n *Node) end(res any, f *Failure) ([]edge, bool) {
+	n.mu.Lock()
+	prev := n.state.Load()
+	if prev == stateEnded {
+		n.mu.Unlock()
+		return nil, false
+	}
+	n.result, n.failure = res, f
+	n.state.Store(stateEnded)
+	deps := n.dependents
+	n.dependents = nil
+	if n.done != nil {
+		close(n.done)
+	}
+	stop, tc := n.stopWatch, n.tc
+	n.stopWatch = nil
+	n.mu.Unlock()
+
+	if stop != nil {
+		stop()
+	}
+	if f != nil && tc != nil {
+		tc.cancelWith(f.Err)
+	}
+	if prev != stateRunning {
+		n.release()
+	}
+	return deps, true
+}
+
+// finish ends the node and passes its outcome downstream: a result to each
+// dependent (collecting those it readies into readied, or queueing them when
+// readied is nil), a failure to every node below, at once and without
+// recursion.
+func (n *Node) finish(res any, f *Failure, readied *[]*Node) bool {
+	deps, ok := n.end(res, f)
+	if !ok {
+		return false
+	}
+	if f == nil {
+		for _, e := range deps {
+			e.n.deliver(e.arg, res, n.id, readied)
+		}
+		return true
+	}
+	failAll(deps, f)
+	return true
+}
+
+func failAll(work []edge, f *Failure) {
+	for len(work) > 0 {
+		e := work[len(work)-1]
+		work = work[:len(work)-1]
+		if more, ok := e.n.end(nil, f); ok {
+			work = append(work, more...)
+		}
+		e.n.inputDone()
+	}
+}
+
+// release is called once, when the node has ended and no f of it runs.
+func (n *Node) release() {
+	if n.group != nil {
+		n.group.done(n)
+	}
+	n.ctx = nil
+	n.s.taskDone()
+}
+
+// deliver gives the node the result of the node from as its argument arg.
+func (n *Node) deliver(arg int, v any, from uint64, readied *[]*Node) {
+	if n.state.Load() == stateEnded {
+		n.inputDone()
+		return
+	}
+	if err := n.sig.Accepts(n.Name(), arg, v, from); err != nil {
+		n.fail(err)
+		n.inputDone()
+		return
+	}
+	n.args[arg] = v
+	if n.pending.Add(-1) == 0 {
+		n.ready(readied)
+	}
+}
+
+// inputDone counts an input that will not be used; the last one frees the
+// arguments of a node that ended without running.
+func (n *Node) inputDone() {
+	if n.pending.Add(-1) == 0 {
+		n.args = nil
+	}
+}
+
+// ready moves a node whose inputs have all arrived to a processor.
+func (n *Node) ready(readied *[]*Node) {
+	if !n.state.CompareAndSwap(stateWaiting, stateQueued) {
+		n.args = nil
+		return
+	}
+	if readied != nil {
+		*readied = append(*readied, n)
+		return
+	}
+	var hint *proc
+	if tc, ok := n.ctx.(*taskContext); ok {
+		hint = tc.proc
+	}
+	n.s.enqueue(n, hint)
+}
+
+// addDependent registers d as waiting for n's result as its argument arg,
+// unless n has ended, in which case its outcome is returned.
+func (n *Node) addDependent(d *Node, arg int) (done bool, res any, f *Failure) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.state.Load() == stateEnded {
+		return true, n.result, n.failure
+	}
+	n.dependents = append(n.dependents, edge{d, arg})
+	return false, nil, nil
+}
+
+// watch cancels the node when ctx ends before it does.
+func (n *Node) watch(ctx context.Context) {
+	var stop func() bool
+	cancel := func() { n.Cancel(canceledBy(ctx)) }
+	if tc, ok := ctx.(*taskContext); ok {
+		stop = tc.afterFunc(cancel)
+	} else if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, cancel)
+	} else {
+		return
+	}
+	n.mu.Lock()
+	if n.state.Load() != stateEnded {
+		n.stopWatch = stop
+		stop = nil
+	}
+	n.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+func (n *Node) occupancy() uint32 { return n.spec.Occupancy }

@@ -1,0 +1,90 @@
+package sched
+
+// readyQueue holds a processor's ready nodes: higher priority first, first
+// in first out within a priority. Almost every program uses one priority, so
+// levels is short and scanned linearly.
+type readyQueue struct {
+	levels []level // by priority, highest first
+	n      int
+}
+
+type level struct {
+	prio  int
+	items []*Node
+	head  int
+}
+
+func (q *readyQueue) len() int { return q.n }
+
+func (q *readyQueue) push(n *Node) {
+	prio := n.spec.Priority
+	i := 0
+	for ; i < len(q.levels); i++ {
+		if q.levels[i].prio == prio {
+			break
+		}
+		if q.levels[i].prio < prio {
+			q.levels = append(q.levels, level{})
+			copy(q.levels[i+1:], q.levels[i:])
+			q.levels[i] = level{prio: prio}
+			break
+		}
+	}
+	if i == len(q.levels) {
+		q.levels = append(q.levels, level{prio: prio})
+	}
+	l := &q.levels[i]
+	l.items = append(l.items, n)
+	q.n++
+}
+
+// peek returns the first node, dropping nodes that ended while queued.
+func (q *readyQueue) peek() *Node {
+	for i := range q.levels {
+		l := &q.levels[i]
+		for l.head < len(l.items) {
+			n := l.items[l.head]
+			if n.state.Load() != stateEnded {
+				return n
+			}
+			q.drop(l)
+		}
+	}
+	return nil
+}
+
+// pop removes the node that peek returned.
+func (q *readyQueue) pop() {
+	for i := range q.levels {
+		l := &q.levels[i]
+		if l.head < len(l.items) {
+			q.drop(l)
+			return
+		}
+	}
+}
+
+func (q *readyQueue) drop(l *level) {
+	l.items[l.head] = nil
+	l.head++
+	q.n--
+	switch {
+	case l.head == len(l.items):
+		l.items, l.head = l.items[:0], 0
+	case l.head > 1024 && l.head > len(l.items)/2:
+		m := copy(l.items, l.items[l.head:])
+		clear(l.items[m:])
+		l.items, l.head = l.items[:m], 0
+	}
+}
+
+// drain removes and returns every queued node.
+func (q *readyQueue) drain() []*Node {
+	var out []*Node
+	for i := range q.levels {
+		l := &q.levels[i]
+		out = append(out, l.items[l.head:]...)
+	}
+	q.levels, q.n = nil, 0
+	return out
+}

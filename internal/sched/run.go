@@ -1,0 +1,163 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"time"
+)
+
+// execute runs node n on processor p: Restore, then f with retries and
+// timeouts, then Checkpoint, and finishes the node unless it ended
+// meanwhile (cancelled, or timed out on its last try). It releases n.
+func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
+	spec := n.spec
+	var (
+		res      any
+		err      error
+		restored bool
+	)
+	if spec.Restore != nil {
+		res, restored = s.restore(p, n)
+	}
+	for try := 0; !restored; try++ {
+		res, err = s.try(p, n, try == spec.Retries)
+		if n.Ended() || err == nil || try >= spec.Retries || errors.Is(err, context.Canceled) {
+			break
+		}
+		s.cfg.Logger.Debug("dagr: retrying task", "task", n.id, "name", n.Name(), "try", try+1, "err", err)
+	}
+	switch {
+	case n.Ended():
+	case err != nil:
+		if f := s.cfg.FailureOf(err); f != nil {
+			n.finish(nil, f, nil)
+		} else {
+			n.fail(err)
+		}
+	default:
+		if spec.Checkpoint != nil {
+			s.checkpoint(p, n, res)
+		}
+		n.finish(res, nil, readied)
+	}
+	n.args = nil
+	n.release()
+}
+
+// try runs f once. A try with a Timeout fails with a timeout error once it
+// passes; on the last try the node fails at once, without waiting for f.
+func (s *Scheduler) try(p *proc, n *Node, last bool) (res any, err error) {
+	spec := n.spec
+	var ctx context.Context
+	var tc *taskContext
+	if n.sig.TakesCtx || spec.Timeout > 0 {
+		if tc = s.attach(p, n, spec.Timeout); tc == nil {
+			return nil, nil // ended before the try began
+		}
+		ctx = tc
+		if spec.Timeout > 0 {
+			timeout := timeoutError(spec.Timeout)
+			tc.timer = time.AfterFunc(spec.Timeout, func() {
+				tc.cancel(context.DeadlineExceeded, timeout)
+				if last {
+					n.fail(timeout)
+				}
+			})
+		}
+	}
+	res, err = s.call(n, ctx)
+	if tc != nil {
+		s.detach(n, tc)
+		if tc.timer != nil && !tc.timer.Stop() {
+			// The timer fired: the try timed out, whatever f returned.
+			return nil, timeoutError(spec.Timeout)
+		}
+	}
+	return res, err
+}
+
+// attach makes a context for a try and lets the node's cancellation reach
+// it; it returns nil if the node has ended.
+func (s *Scheduler) attach(p *proc, n *Node, timeout time.Duration) *taskContext {
+	tc := newTaskContext(n, p, timeout)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.state.Load() == stateEnded {
+		return nil
+	}
+	n.tc = tc
+	tc.node.Store(n)
+	return tc
+}
+
+func (s *Scheduler) detach(n *Node, tc *taskContext) {
+	tc.node.Store(nil)
+	n.mu.Lock()
+	if n.tc == tc {
+		n.tc = nil
+	}
+	n.mu.Unlock()
+}
+
+// call runs f, turning a panic into an error.
+func (s *Scheduler) call(n *Node, ctx context.Context) (res any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, s.cfg.PanicError(v, debug.Stack())
+		}
+	}()
+	return n.sig.Call(n.fn, ctx, n.args)
+}
+
+// hookContext is the context for Restore and Checkpoint.
+func (s *Scheduler) hookContext(p *proc, n *Node) (*taskContext, bool) {
+	tc := s.attach(p, n, n.spec.Timeout)
+	return tc, tc != nil
+}
+
+func (s *Scheduler) restore(p *proc, n *Node) (any, bool) {
+	tc, ok := s.hookContext(p, n)
+	if !ok {
+		return nil, true // ended: nothing to run
+	}
+	defer s.detach(n, tc)
+	var (
+		v   any
+		hit bool
+		err error
+	)
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = s.cfg.PanicError(r, debug.Stack())
+			}
+		}()
+		v, hit, err = n.spec.Restore(tc)
+	}()
+	if err != nil {
+		s.cfg.Logger.Warn("dagr: restore failed; running the task", "task", n.id, "name", n.Name(), "err", err)
+		return nil, false
+	}
+	return v, hit
+}
+
+func (s *Scheduler) checkpoint(p *proc, n *Node, res any) {
+	tc, ok := s.hookContext(p, n)
+	if !ok {
+		return
+	}
+	defer s.detach(n, tc)
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = s.cfg.PanicError(r, debug.Stack())
+			}
+		}()
+		err = n.spec.Checkpoint(tc, res)
+	}()
+	if err != nil {
+		s.cfg.Logger.Warn("dagr: checkpoint failed", "task", n.id, "name", n.Name(), "err", err)
+	}
+}

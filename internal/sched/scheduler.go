@@ -1,0 +1,212 @@
+// Package sched is dagr's engine: task nodes with atomic counts of
+// unfinished inputs, per-processor ready queues with occupancy, runners that
+// go on with the work they readied, stealing between processors, waiting
+// without holding a processor, and cancellation.
+package sched
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dagr/dagr/internal/call"
+)
+
+// Config configures an engine.
+type Config struct {
+	Procs  int          // processors; at least 1
+	Logger *slog.Logger // for failed checkpoints and restores; nil means slog.Default()
+	// PanicError turns a recovered panic into the error the task fails with.
+	PanicError func(value any, stack []byte) error
+	// FailureOf, when it returns non-nil for an error that f returned, is
+	// the failure the node fails with (an error that carries its own origin).
+	FailureOf func(err error) *Failure
+	// Owner is handed back by SchedulerFrom's callers; the public package
+	// keeps its own scheduler here.
+	Owner any
+}
+
+// Scheduler runs nodes on the processors of this process.
+type Scheduler struct {
+	cfg   Config
+	procs []*proc
+	rr    atomic.Uint32 // round robin over processors for nodes without a hint
+
+	live      atomic.Int64 // nodes not yet released
+	closed    atomic.Bool
+	drainOnce sync.Once
+	drained   chan struct{}
+}
+
+// New starts an engine.
+func New(cfg Config) *Scheduler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Scheduler{cfg: cfg, drained: make(chan struct{})}
+	for i := range cfg.Procs {
+		s.procs = append(s.procs, &proc{s: s, index: i})
+	}
+	return s
+}
+
+// Owner returns Config.Owner.
+func (s *Scheduler) Owner() any { return s.cfg.Owner }
+
+// NumProcs is the number of processors.
+func (s *Scheduler) NumProcs() int { return len(s.procs) }
+
+// Closed reports whether Close was called.
+func (s *Scheduler) Closed() bool { return s.closed.Load() }
+
+// Spawn fills in n and starts it once its dependencies are done. args are
+// the call's arguments; deps name those that are other nodes' results (their
+// slots in args are overwritten, so args must be the scheduler's own copy
+// when deps is not empty). bad, when not nil, fails the node at once.
+func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, deps []Dep, spec *Spec, bad error) {
+	if spec == nil {
+		spec = DefaultSpec
+	}
+	n.id = nextID.Add(1)
+	n.s, n.fn, n.sig, n.args, n.spec = s, fn, sig, args, spec
+	if tc, ok := ctx.(*taskContext); ok {
+		n.group = tc.group
+	} else if g, ok := ctx.Value(groupKey{}).(*Group); ok {
+		n.group = g
+	}
+	s.live.Add(1)
+	if n.group != nil {
+		n.group.add()
+	}
+	switch {
+	case bad != nil:
+	case s.closed.Load():
+		bad = ErrClosed
+	case ctx.Err() != nil:
+		bad = canceledBy(ctx)
+	}
+	if bad != nil {
+		n.args = nil
+		n.fail(bad)
+		return
+	}
+	n.ctx = ctx
+	n.pending.Store(int32(len(deps)) + 1)
+	for i, d := range deps {
+		done, res, f := d.Node.addDependent(n, d.Arg)
+		if !done {
+			continue
+		}
+		if f != nil {
+			// Dependencies after this one were never registered.
+			n.pending.Add(-int32(len(deps) - i))
+			n.finish(nil, f, nil)
+			n.inputDone()
+			return
+		}
+		n.deliver(d.Arg, res, d.Node.id, nil)
+	}
+	if n.state.Load() != stateEnded {
+		n.watch(ctx)
+	}
+	if n.pending.Add(-1) == 0 {
+		n.ready(nil)
+	}
+}
+
+// enqueue puts a queued node on a processor, starting it at once when the
+// processor has room.
+func (s *Scheduler) enqueue(n *Node, hint *proc) {
+	p := s.place(n, hint)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		n.fail(errClosedCanceled)
+		return
+	}
+	if p.queue.len() == 0 && len(p.waiters) == 0 && p.fits(n.occupancy()) {
+		if !n.state.CompareAndSwap(stateQueued, stateRunning) {
+			p.mu.Unlock()
+			return
+		}
+		p.startLocked(n)
+		p.mu.Unlock()
+		go p.run(n)
+		return
+	}
+	p.queue.push(n)
+	p.mu.Unlock()
+}
+
+// place picks the processor for a ready node: the hint (where its input was
+// computed, or where its spawner runs) when it has room, else any allowed
+// processor with room, else the hint, else the next allowed one in turn.
+// Room is read without locks: placement is a heuristic, and idle processors
+// steal what lands on busy ones.
+func (s *Scheduler) place(n *Node, hint *proc) *proc {
+	occ := n.occupancy()
+	roomy := func(p *proc) bool { return p.fits(occ) }
+	spec := n.spec
+	if hint != nil && spec.allows(hint) && roomy(hint) {
+		return hint
+	}
+	start := int(s.rr.Add(1))
+	if spec.Procs == nil {
+		for i := range s.procs {
+			if p := s.procs[(start+i)%len(s.procs)]; roomy(p) {
+				return p
+			}
+		}
+		if hint != nil {
+			return hint
+		}
+		return s.procs[start%len(s.procs)]
+	}
+	for i := range spec.Procs {
+		if p := s.procs[spec.Procs[(start+i)%len(spec.Procs)]]; roomy(p) {
+			return p
+		}
+	}
+	if hint != nil && spec.allows(hint) {
+		return hint
+	}
+	return s.procs[spec.Procs[start%len(spec.Procs)]]
+}
+
+// taskDone counts a released node.
+func (s *Scheduler) taskDone() {
+	if s.live.Add(-1) == 0 && s.closed.Load() {
+		s.drainOnce.Do(func() { close(s.drained) })
+	}
+}
+
+// Close fails the queued nodes, cancels the running ones, and returns once
+// every node of the scheduler has been released. Nodes spawned afterwards
+// fail with ErrClosed.
+func (s *Scheduler) Close() {
+	if s.closed.Swap(true) {
+		<-s.drained
+		return
+	}
+	var queued, running []*Node
+	for _, p := range s.procs {
+		p.mu.Lock()
+		p.closed = true
+		queued = append(queued, p.queue.drain()...)
+		for n := p.running; n != nil; n = n.nextRun {
+			running = append(running, n)
+		}
+		p.mu.Unlock()
+	}
+	for _, n := range queued {
+		n.fail(errClosedCanceled)
+	}
+	for _, n := range running {
+		n.Cancel(errClosedCanceled)
+	}
+	if s.live.Load() == 0 {
+		s.drainOnce.Do(func() { close(s.drained) })
+	}
+	<-s.drained
+}

@@ -1,0 +1,41 @@
+package sched
+
+import (
+	"context"
+	"time"
+)
+
+// FullOccupancy is the occupancy of a task that takes a whole processor.
+// Occupancies are kept in integer units so that adding and removing shares
+// never drifts.
+const FullOccupancy = 1 << 20
+
+// Spec is a task's options, resolved against the scheduler that runs it.
+type Spec struct {
+	Name      string
+	Occupancy uint32 // in units of FullOccupancy; 0 takes no share
+	Procs     []int  // indexes of the processors the task may run on; nil means any
+	Priority  int
+	Retries   int
+	Timeout   time.Duration
+	TimeUtil  time.Duration // placement hint, kept for later use
+	AllocUtil int64         // placement hint, kept for later use
+
+	Restore    func(ctx context.Context) (any, bool, error)
+	Checkpoint func(ctx context.Context, result any) error
+}
+
+// DefaultSpec is the spec of a task spawned without options.
+var DefaultSpec = &Spec{Occupancy: FullOccupancy}
+
+func (s *Spec) allows(p *proc) bool {
+	if s.Procs == nil {
+		return true
+	}
+	for _, i := range s.Procs {
+		if i == p.index {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,94 @@
+package dagr
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/dagr/dagr/internal/sched"
+)
+
+// NoOccupancy, as Options.Occupancy, says that a task takes no share of its
+// processor: any number of such tasks may run on one processor at once. Use
+// it for tasks that mostly wait (I/O, sleeps, remote calls). It is
+// Dagger's occupancy of 0.
+const NoOccupancy = -1.0
+
+// Options says where and how a task runs. Pass it as the first argument
+// after f to Spawn (or Delayed): it is then the task's options, not an
+// argument of f. The zero Options is the default for every field.
+type Options struct {
+	Name       string        // shown in errors, logs and pictures; default: the function's name
+	Single     int           // run on this worker (1 = the process that runs the scheduler); 0: any
+	Scope      Scope         // the processors the task may run on; nil: any
+	Occupancy  float64       // share of one processor the task takes while it runs: 0 (unset) means 1; a value in (0,1]; NoOccupancy for tasks that mostly wait
+	TimeUtil   time.Duration // expected run time, a hint for placement
+	AllocUtil  int64         // expected memory in bytes, a hint for placement
+	GetResult  bool          // send the result value to the scheduler's process instead of keeping it on the worker
+	Persist    bool          // keep the result after no task needs it any more
+	Cache      bool          // lazy API: reuse the computed result when the thunk is computed again
+	AllowError bool          // lazy API: let this thunk's failure flow downstream instead of aborting the computation
+	Retries    int           // run f again up to this many times after it fails with an error or a panic (not after a cancellation)
+	Timeout    time.Duration // cancel f after this long, on each try; the task fails with context.DeadlineExceeded
+	Priority   int           // among ready tasks on a processor, higher runs first
+
+	// Checkpoint runs after f succeeds, before any dependent or caller sees
+	// the result; its error is logged, not fatal.
+	Checkpoint func(ctx context.Context, result any) error
+	// Restore runs before the first try; when ok, f does not run and the
+	// task's result is result. Its error is logged and f runs.
+	Restore func(ctx context.Context) (result any, ok bool, err error)
+}
+
+// spec resolves o against s's processors.
+func (s *Scheduler) spec(o *Options) (*sched.Spec, error) {
+	sp := &sched.Spec{
+		Name:       o.Name,
+		Priority:   o.Priority,
+		Retries:    o.Retries,
+		Timeout:    o.Timeout,
+		TimeUtil:   o.TimeUtil,
+		AllocUtil:  o.AllocUtil,
+		Restore:    o.Restore,
+		Checkpoint: o.Checkpoint,
+	}
+	switch occ := o.Occupancy; {
+	case occ == 0:
+		sp.Occupancy = sched.FullOccupancy
+	case occ == NoOccupancy:
+		sp.Occupancy = 0
+	case occ > 0 && occ <= 1:
+		sp.Occupancy = uint32(max(1, math.Round(occ*sched.FullOccupancy)))
+	default:
+		return sp, fmt.Errorf("dagr: Options.Occupancy is %v; it must be in (0, 1], or NoOccupancy", occ)
+	}
+	if o.Retries < 0 {
+		return sp, fmt.Errorf("dagr: Options.Retries is %d; it must not be negative", o.Retries)
+	}
+	if o.Timeout < 0 {
+		return sp, fmt.Errorf("dagr: Options.Timeout is %v; it must not be negative", o.Timeout)
+	}
+	procs, err := s.allowedProcs(o.Single, o.Scope)
+	sp.Procs = procs
+	return sp, err
+}
+
+// allowedProcs returns the processors of this process that single and scope
+// allow (nil for all of them), or an error wrapping ErrNoProcessor.
+func (s *Scheduler) allowedProcs(single int, scope Scope) ([]int, error) {
+	if single < 0 {
+		return nil, fmt.Errorf("dagr: Options.Single is %d; worker ids start at 1", single)
+	}
+	if single > 1 {
+		return nil, fmt.Errorf("%w: Options.Single names worker %d, and the live workers are %v", ErrNoProcessor, single, s.Workers(context.Background()))
+	}
+	if scope == nil {
+		return nil, nil
+	}
+	procs, ok := scope.procsOn(MyID(), s.procs)
+	if !ok {
+		return nil, fmt.Errorf("%w: no processor of the live workers %v (with %d processors on worker 1) is in %v", ErrNoProcessor, s.Workers(context.Background()), s.procs, scope)
+	}
+	return procs, nil
+}

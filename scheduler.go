@@ -1,0 +1,100 @@
+package dagr
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+
+	"github.com/dagr/dagr/internal/sched"
+)
+
+// Config configures a Scheduler. The zero Config gives a scheduler with one
+// processor per GOMAXPROCS.
+type Config struct {
+	// Procs is the number of processors (execution slots) on this process;
+	// 0 means runtime.GOMAXPROCS(0). Negative is an error.
+	Procs int
+
+	// Logger receives the errors of Checkpoint and Restore, which do not
+	// fail their task, and retries at debug level. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Scheduler runs tasks on processors. Several schedulers may live side by
+// side in one process; each has its own processors and tasks. A Scheduler
+// is safe for use by any number of goroutines.
+type Scheduler struct {
+	eng   *sched.Scheduler
+	procs int
+}
+
+// New starts a scheduler. Nothing runs until a task is spawned on it.
+func New(cfg Config) (*Scheduler, error) {
+	if cfg.Procs < 0 {
+		return nil, fmt.Errorf("dagr: Config.Procs is %d; it must be 0 (one per GOMAXPROCS) or more", cfg.Procs)
+	}
+	if cfg.Procs == 0 {
+		cfg.Procs = runtime.GOMAXPROCS(0)
+	}
+	s := &Scheduler{procs: cfg.Procs}
+	s.eng = sched.New(sched.Config{
+		Procs:      cfg.Procs,
+		Logger:     cfg.Logger,
+		PanicError: newPanicError,
+		FailureOf:  failureOf,
+		Owner:      s,
+	})
+	return s, nil
+}
+
+var defaultScheduler = sync.OnceValue(func() *Scheduler {
+	s, _ := New(Config{})
+	return s
+})
+
+// Default returns the process's default scheduler, started on first use with
+// the zero Config. Package-level functions use it when their context
+// carries no scheduler.
+func Default() *Scheduler { return defaultScheduler() }
+
+// Close cancels the tasks that are queued or running, waits until every
+// task of s has ended and no f of it still runs, and returns. Tasks spawned
+// on s afterwards fail with an error wrapping ErrClosed. Close may be called
+// more than once.
+func (s *Scheduler) Close() error {
+	s.eng.Close()
+	return nil
+}
+
+// WithScheduler returns a copy of ctx that carries s: package-level
+// functions called with it (or a context derived from it) use s.
+func WithScheduler(ctx context.Context, s *Scheduler) context.Context {
+	return sched.WithScheduler(orBackground(ctx), s.eng)
+}
+
+// schedulerOf returns the scheduler ctx carries, else Default().
+func schedulerOf(ctx context.Context) *Scheduler {
+	if ctx != nil {
+		if e := sched.SchedulerFrom(ctx); e != nil {
+			return e.Owner().(*Scheduler)
+		}
+	}
+	return Default()
+}
+
+// withSelf returns ctx, carrying s if it carries another scheduler or none.
+func (s *Scheduler) withSelf(ctx context.Context) context.Context {
+	if sched.SchedulerFrom(ctx) == s.eng {
+		return ctx
+	}
+	return sched.WithScheduler(ctx, s.eng)
+}
+
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}

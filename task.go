@@ -1,0 +1,101 @@
+package dagr
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/sched"
+)
+
+// Task is a handle on a spawned call, a future that any number of
+// goroutines may wait on and fetch. It is made by Spawn. The task's result
+// is kept while the Task is reachable (or a task that needs it has not run);
+// after that it is released.
+type Task struct {
+	node sched.Node
+}
+
+// Fetch waits for the task to end and returns its result, or its error as a
+// *TaskError. A task whose f returns nothing or only an error gives
+// (nil, nil) on success. If ctx ends first, Fetch returns ctx.Err(); the
+// task goes on. Called inside a task with the context it was handed, Fetch
+// gives the task's processor back while it waits.
+func (t *Task) Fetch(ctx context.Context) (any, error) {
+	if err := t.Wait(ctx); err != nil {
+		return nil, err
+	}
+	res, f := t.node.Outcome()
+	if f != nil {
+		return nil, newTaskError(t.node.ID(), t.node.Name(), f)
+	}
+	return res, nil
+}
+
+// Fetch is t.Fetch with the result as a T. It returns an error, not a
+// panic, when the result is not a T; a nil result gives the zero T when T
+// is an interface, pointer, slice, map, channel or function type.
+func Fetch[T any](ctx context.Context, t *Task) (T, error) {
+	var zero T
+	v, err := t.Fetch(ctx)
+	if err != nil {
+		return zero, err
+	}
+	if r, ok := v.(T); ok {
+		return r, nil
+	}
+	want := reflect.TypeFor[T]()
+	if v == nil {
+		if call.Nillable(want) {
+			return zero, nil
+		}
+		return zero, fmt.Errorf("dagr: task %d (%s) returned nil, which is not a %v", t.ID(), t.Name(), want)
+	}
+	return zero, fmt.Errorf("dagr: task %d (%s) returned a %T, not a %v", t.ID(), t.Name(), v, want)
+}
+
+// Wait waits for the task to end, failed or not, and returns nil; it returns
+// ctx.Err() if ctx ends first. Called inside a task with the context it was
+// handed, Wait gives the task's processor back while it waits.
+func (t *Task) Wait(ctx context.Context) error {
+	if t.node.Ended() {
+		return nil
+	}
+	ctx = orBackground(ctx)
+	resume := sched.Blocking(ctx)
+	defer resume()
+	select {
+	case <-t.node.Done():
+		return nil
+	case <-ctx.Done():
+		if t.node.Ended() {
+			return nil
+		}
+		return ctx.Err()
+	}
+}
+
+// Ready reports whether the task has ended, failed or not (Dagger's
+// isready).
+func (t *Task) Ready() bool { return t.node.Ended() }
+
+// Done returns a channel that is closed when the task ends, failed or not.
+// The result and the error are set before it is closed.
+func (t *Task) Done() <-chan struct{} { return t.node.Done() }
+
+// Cancel cancels the task (Dagger's cancel!): unless it has ended, it fails
+// at once with an error for which errors.Is(err, context.Canceled) holds,
+// and so does every task downstream; a queued task never runs, and a
+// running f sees its context cancelled, what it returns being dropped.
+// Cancel on an ended task does nothing.
+func (t *Task) Cancel() { t.node.Cancel(sched.ErrCanceled) }
+
+// ID returns the task's id, unique in this process.
+func (t *Task) ID() uint64 { return t.node.ID() }
+
+// Name returns Options.Name, or else the name of the task's function.
+func (t *Task) Name() string { return t.node.Name() }
+
+// String returns a short description, such as "task 12 (main.add)".
+func (t *Task) String() string { return fmt.Sprintf("task %d (%s)", t.ID(), t.Name()) }
