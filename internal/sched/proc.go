@@ -17,8 +17,8 @@ type proc struct {
 	mu      sync.Mutex
 	queue   readyQueue
 	used    atomic.Uint32 // occupancy of the running nodes that are not blocked; written under mu, read anywhere
-	waiters []reacquirer // blocked nodes waiting to take their occupancy back, first come first served
-	running *Node        // list of running nodes, through prevRun/nextRun
+	waiters []reacquirer  // blocked nodes waiting to take their occupancy back, first come first served
+	running *Node         // list of running nodes, through prevRun/nextRun
 	closed  bool
 }
 
