@@ -50,6 +50,9 @@ type Node struct {
 
 	// ctx is the spawning context, until the node is released.
 	ctx context.Context
+	// hint is the processor of the task that spawned this one, if any: a
+	// node readied outside a runner starts there when it has room.
+	hint *proc
 
 	pending atomic.Int32  // inputs not yet delivered, plus one while Spawn runs
 	state   atomic.Uint32 // stateWaiting ... stateEnded
@@ -222,11 +225,7 @@ func (n *Node) ready(readied *[]*Node) {
 		*readied = append(*readied, n)
 		return
 	}
-	var hint *proc
-	if tc, ok := n.ctx.(*taskContext); ok {
-		hint = tc.proc
-	}
-	n.s.enqueue(n, hint)
+	n.s.enqueue(n, n.hint)
 }
 
 // addDependent registers d as waiting for n's result as its argument arg,

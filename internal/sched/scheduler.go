@@ -72,6 +72,9 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	n.s, n.fn, n.sig, n.args, n.spec = s, fn, sig, args, spec
 	if tc, ok := ctx.(*taskContext); ok {
 		n.group = tc.group
+		if tc.s == s {
+			n.hint = tc.proc
+		}
 	} else if g, ok := ctx.Value(groupKey{}).(*Group); ok {
 		n.group = g
 	}
