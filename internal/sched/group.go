@@ -1,6 +1,11 @@
 package sched
 
-import "sync"
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
 
 // Group counts the nodes spawned under one Sync, including those they
 // spawned with the contexts they were handed, and keeps one failure per
@@ -11,6 +16,10 @@ type Group struct {
 	zero   chan struct{}
 	seen   map[uint64]bool
 	failed []Failed
+
+	aborted  atomic.Bool
+	abortErr error  // the error that nodes failed by the abort fail with
+	first    Failed // what aborted the group
 }
 
 // Failed is a failed node of a group.
@@ -68,4 +77,56 @@ func (g *Group) Failures() []Failed {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]Failed(nil), g.failed...)
+}
+
+// Abort stops the group: its running nodes are cancelled, and its nodes
+// that have not started fail without running when their turn comes, with an
+// error that wraps context.Canceled and names what aborted the group. The
+// first Abort wins; it reports whether this one did.
+func (g *Group) Abort(s *Scheduler, why Failed) bool {
+	g.mu.Lock()
+	if g.aborted.Load() {
+		g.mu.Unlock()
+		return false
+	}
+	g.first = why
+	g.abortErr = fmt.Errorf("dagr: computation aborted because task %d (%s) failed: %w", why.Task, why.Name, context.Canceled)
+	g.aborted.Store(true)
+	g.mu.Unlock()
+
+	var running []*Node
+	for _, p := range s.procs {
+		p.mu.Lock()
+		for n := p.running; n != nil; n = n.nextRun {
+			if n.group == g {
+				running = append(running, n)
+			}
+		}
+		p.mu.Unlock()
+	}
+	for _, n := range running {
+		n.Cancel(g.abortErr)
+	}
+	return true
+}
+
+// Aborted returns what aborted the group, if anything did.
+func (g *Group) Aborted() (Failed, bool) {
+	if !g.aborted.Load() {
+		return Failed{}, false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.first, true
+}
+
+// abortError is the error of a node that the group's abort stops before it
+// runs, or nil while the group runs.
+func (g *Group) abortError() error {
+	if g == nil || !g.aborted.Load() {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.abortErr
 }

@@ -145,6 +145,9 @@ func (n *Node) end(res any, f *Failure) ([]edge, bool) {
 	if f != nil && tc != nil {
 		tc.cancelWith(f.Err)
 	}
+	if f != nil && f.Origin == n.id && n.spec.AbortsGroup && n.group != nil {
+		n.group.Abort(n.s, Failed{Task: n.id, Name: n.Name(), Failure: f})
+	}
 	if prev != stateRunning {
 		n.release()
 	}

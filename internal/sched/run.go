@@ -12,6 +12,12 @@ import (
 // meanwhile (cancelled, or timed out on its last try). It releases n.
 func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 	spec := n.spec
+	if err := n.group.abortError(); err != nil {
+		n.fail(err)
+		n.args = nil
+		n.release()
+		return
+	}
 	var (
 		res      any
 		err      error
@@ -38,6 +44,9 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 	default:
 		if spec.Checkpoint != nil {
 			s.checkpoint(p, n, res)
+		}
+		if spec.OnSuccess != nil {
+			spec.OnSuccess(res)
 		}
 		n.finish(res, nil, readied)
 	}

@@ -88,6 +88,8 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 		bad = ErrClosed
 	case ctx.Err() != nil:
 		bad = canceledBy(ctx)
+	default:
+		bad = n.group.abortError()
 	}
 	if bad != nil {
 		n.args = nil

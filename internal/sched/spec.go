@@ -23,6 +23,13 @@ type Spec struct {
 
 	Restore    func(ctx context.Context) (any, bool, error)
 	Checkpoint func(ctx context.Context, result any) error
+
+	// AbortsGroup makes the node's own failure abort its group (see
+	// Group.Abort): the lazy API's default for its thunks.
+	AbortsGroup bool
+	// OnSuccess, if set, gets the result after Checkpoint and before any
+	// dependent or caller sees it (the lazy API's cache).
+	OnSuccess func(result any)
 }
 
 // DefaultSpec is the spec of a task spawned without options.
