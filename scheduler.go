@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/dagr/dagr/internal/cache"
 	"github.com/dagr/dagr/internal/sched"
 )
 
@@ -20,6 +21,14 @@ type Config struct {
 	// Logger receives the errors of Checkpoint and Restore, which do not
 	// fail their task, and retries at debug level. nil means slog.Default().
 	Logger *slog.Logger
+
+	// CacheBytes bounds the memory of the results that thunks with
+	// Options.Cache keep: past it, the least recently used results are
+	// dropped (and recomputed when needed again), except those of thunks
+	// with Options.Persist. Sizes are estimated from the values' types and
+	// contents. 0 means no bound: a cached result is kept as long as its
+	// *Thunk is reachable.
+	CacheBytes int64
 }
 
 // Scheduler runs tasks on processors. Several schedulers may live side by
@@ -28,6 +37,8 @@ type Config struct {
 type Scheduler struct {
 	eng   *sched.Scheduler
 	procs int
+	log   *slog.Logger
+	cache *cache.LRU[Thunk] // bounds cached thunk results; nil when unbounded
 }
 
 // New starts a scheduler. Nothing runs until a task is spawned on it.
@@ -38,7 +49,16 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Procs == 0 {
 		cfg.Procs = runtime.GOMAXPROCS(0)
 	}
-	s := &Scheduler{procs: cfg.Procs}
+	if cfg.CacheBytes < 0 {
+		return nil, fmt.Errorf("dagr: Config.CacheBytes is %d; it must be 0 (no bound) or more", cfg.CacheBytes)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Scheduler{procs: cfg.Procs, log: cfg.Logger}
+	if cfg.CacheBytes > 0 {
+		s.cache = cache.New(cfg.CacheBytes, (*Thunk).dropCached)
+	}
 	s.eng = sched.New(sched.Config{
 		Procs:      cfg.Procs,
 		Logger:     cfg.Logger,
@@ -97,4 +117,12 @@ func orBackground(ctx context.Context) context.Context {
 		return context.Background()
 	}
 	return ctx
+}
+
+// sizeof estimates a cached value's size, only when the cache is bounded.
+func (s *Scheduler) sizeof(v any) int64 {
+	if s.cache == nil {
+		return 0
+	}
+	return cache.Sizeof(v)
 }

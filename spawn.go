@@ -53,21 +53,38 @@ func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
 }
 
 // bindArgs checks the arguments against f's signature and finds the
-// dependencies among them. When there are dependencies, it returns a copy
-// of args, whose dependency slots the engine fills.
+// dependencies among them. When some arguments stand for other values
+// (dependencies, chunks), it returns a copy of args, whose dependency slots
+// the engine fills.
 func bindArgs(sig *call.Sig, f any, args []any) ([]any, []sched.Dep, error) {
 	name := call.Name(f)
 	if err := sig.CheckCount(name, len(args)); err != nil {
 		return nil, nil, err
 	}
 	var deps []sched.Dep
+	copied := false
+	own := func() {
+		if !copied {
+			args, copied = append([]any(nil), args...), true
+		}
+	}
 	for i, a := range args {
 		switch a := a.(type) {
 		case *Task:
 			if a == nil {
 				return nil, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Task", i+1, name)
 			}
+			own()
 			deps = append(deps, sched.Dep{Arg: i, Node: &a.node})
+		case *Chunk:
+			if a == nil {
+				return nil, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Chunk", i+1, name)
+			}
+			if err := sig.Accepts(name, i, a.value, 0); err != nil {
+				return nil, nil, err
+			}
+			own()
+			args[i] = a.value
 		case *Thunk:
 			return nil, nil, fmt.Errorf("dagr: argument %d of %s is a *Thunk, which Spawn does not take: Compute it, or build the DAG with Delayed", i+1, name)
 		default:
@@ -75,9 +92,6 @@ func bindArgs(sig *call.Sig, f any, args []any) ([]any, []sched.Dep, error) {
 				return nil, nil, err
 			}
 		}
-	}
-	if deps != nil {
-		args = append([]any(nil), args...)
 	}
 	return args, deps, nil
 }
