@@ -155,7 +155,7 @@ func (p *proc) next(done *Node, readied []*Node) *Node {
 		}
 	}
 	launch := p.fillLocked()
-	idle := p.used.Load() == 0 && p.queue.len() == 0
+	idle := p.used.Load() == 0 && p.queue.peek() == nil
 	p.mu.Unlock()
 
 	p.launch(launch)

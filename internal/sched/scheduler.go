@@ -130,7 +130,7 @@ func (s *Scheduler) enqueue(n *Node, hint *proc) {
 		n.fail(errClosedCanceled)
 		return
 	}
-	if p.queue.len() == 0 && len(p.waiters) == 0 && p.fits(n.occupancy()) {
+	if p.queue.peek() == nil && len(p.waiters) == 0 && p.fits(n.occupancy()) {
 		if !n.state.CompareAndSwap(stateQueued, stateRunning) {
 			p.mu.Unlock()
 			return
