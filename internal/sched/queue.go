@@ -5,7 +5,6 @@ package sched
 // levels is short and scanned linearly.
 type readyQueue struct {
 	levels []level // by priority, highest first
-	n      int
 }
 
 type level struct {
@@ -13,8 +12,6 @@ type level struct {
 	items []*Node
 	head  int
 }
-
-func (q *readyQueue) len() int { return q.n }
 
 func (q *readyQueue) push(n *Node) {
 	prio := n.spec.Priority
@@ -35,7 +32,6 @@ func (q *readyQueue) push(n *Node) {
 	}
 	l := &q.levels[i]
 	l.items = append(l.items, n)
-	q.n++
 }
 
 // peek returns the first node, dropping nodes that ended while queued.
@@ -67,7 +63,6 @@ func (q *readyQueue) pop() {
 func (q *readyQueue) drop(l *level) {
 	l.items[l.head] = nil
 	l.head++
-	q.n--
 	switch {
 	case l.head == len(l.items):
 		l.items, l.head = l.items[:0], 0
@@ -85,6 +80,6 @@ func (q *readyQueue) drain() []*Node {
 		l := &q.levels[i]
 		out = append(out, l.items[l.head:]...)
 	}
-	q.levels, q.n = nil, 0
+	q.levels = nil
 	return out
 }
