@@ -1,6 +1,7 @@
 package dagr
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/dagr/dagr/internal/sched"
@@ -73,11 +74,18 @@ func (e *PanicError) Unwrap() error {
 func newPanicError(v any, stack []byte) error { return &PanicError{Value: v, Stack: stack} }
 
 // failureOf keeps the origin of an error that f returned when that error is
-// itself a *TaskError (f fetched a task that failed and passed its error
-// on), so that the failure keeps flowing from its first origin.
+// or wraps a *TaskError (f fetched a task that failed and passed its error
+// on), so that the failure keeps flowing from its first origin. An error
+// passed on as is is unwrapped to the original one; a wrapped one keeps
+// f's words around it.
 func failureOf(err error) *sched.Failure {
-	if te, ok := err.(*TaskError); ok {
-		return &sched.Failure{Origin: te.Origin, OriginName: te.originName, Err: te.Err}
+	var te *TaskError
+	if !errors.As(err, &te) {
+		return nil
 	}
-	return nil
+	f := &sched.Failure{Origin: te.Origin, OriginName: te.originName, Err: err}
+	if err == error(te) {
+		f.Err = te.Err
+	}
+	return f
 }

@@ -50,9 +50,9 @@ func Fetch[T any](ctx context.Context, t *Task) (T, error) {
 		if call.Nillable(want) {
 			return zero, nil
 		}
-		return zero, fmt.Errorf("dagr: task %d (%s) returned nil, which is not a %v", t.ID(), t.Name(), want)
+		return zero, fmt.Errorf("dagr: task %d (%s) returned nil, which is not a valid %v", t.ID(), t.Name(), want)
 	}
-	return zero, fmt.Errorf("dagr: task %d (%s) returned a %T, not a %v", t.ID(), t.Name(), v, want)
+	return zero, fmt.Errorf("dagr: task %d (%s) returned a value of type %T, not %v", t.ID(), t.Name(), v, want)
 }
 
 // Wait waits for the task to end, failed or not, and returns nil; it returns

@@ -50,6 +50,9 @@ func Analyze(f any) (*Sig, error) {
 		return nil, fmt.Errorf("dagr: the function to run is nil")
 	}
 	t := reflect.TypeOf(f)
+	if t.Kind() == reflect.Func && reflect.ValueOf(f).IsNil() {
+		return nil, fmt.Errorf("dagr: the function to run is a nil %v", t)
+	}
 	if v, ok := sigCache.Load(t); ok {
 		if err, bad := v.(error); bad {
 			return nil, err

@@ -26,6 +26,7 @@ type taskContext struct {
 	timer    *time.Timer
 
 	mu         sync.Mutex
+	expired    bool  // the try's Timeout passed while its f ran
 	err        error // context.Canceled or context.DeadlineExceeded once cancelled
 	cause      error
 	done       chan struct{}
@@ -144,6 +145,19 @@ func (tc *taskContext) watchParentLocked() {
 		return
 	}
 	runtime.AddCleanup(tc, func(stop func() bool) { stop() }, stop)
+}
+
+// expire is the try's Timeout passing: tc ends with DeadlineExceeded, and
+// on the last try a node still running fails at once.
+func (tc *taskContext) expire(timeout error, last bool) {
+	tc.mu.Lock()
+	n := tc.node.Load()
+	tc.expired = n != nil
+	tc.mu.Unlock()
+	tc.cancel(context.DeadlineExceeded, timeout)
+	if last && n != nil {
+		n.fail(timeout)
+	}
 }
 
 // cancelWith cancels tc because its task failed with err while running.

@@ -30,13 +30,22 @@ var errClosedCanceled = fmt.Errorf("%w: %w", ErrClosed, context.Canceled)
 // ErrCanceled is how a task cancelled by Cancel fails.
 var ErrCanceled = fmt.Errorf("dagr: task cancelled: %w", context.Canceled)
 
-// canceledBy is the error of a task whose spawning context ended.
+// canceledBy is the error of a task whose spawning context ended. It is a
+// cancellation (errors.Is(err, context.Canceled)) whatever ended ctx, and
+// also matches ctx.Err() (context.DeadlineExceeded for a deadline) and the
+// context's cause.
 func canceledBy(ctx context.Context) error {
 	err := ctx.Err()
-	if cause := context.Cause(ctx); cause != nil && cause != err {
-		return fmt.Errorf("dagr: task cancelled: %w (cause: %w)", err, cause)
+	if err == context.Canceled {
+		if cause := context.Cause(ctx); cause != nil && cause != err {
+			return fmt.Errorf("dagr: task cancelled: %w (cause: %w)", err, cause)
+		}
+		return fmt.Errorf("dagr: task cancelled: %w", err)
 	}
-	return fmt.Errorf("dagr: task cancelled: %w", err)
+	if cause := context.Cause(ctx); cause != nil && cause != err {
+		return fmt.Errorf("dagr: task cancelled: %w: %w (cause: %w)", context.Canceled, err, cause)
+	}
+	return fmt.Errorf("dagr: task cancelled: %w: %w", context.Canceled, err)
 }
 
 func timeoutError(d time.Duration) error {

@@ -61,6 +61,7 @@ type Node struct {
 	proc             *proc
 	prevRun, nextRun *Node // the processor's list of running nodes
 	blocked          int   // goroutines of f waiting in Fetch/Wait/Sync
+	foreign          bool  // waits for a node of another scheduler (see Scheduler.foreign)
 	onProc           bool  // started and not yet stopped by its runner
 
 	mu         sync.Mutex
@@ -123,13 +124,20 @@ func (n *Node) fail(err error) bool {
 // dependents, which are the caller's to notify.
 func (n *Node) end(res any, f *Failure) ([]edge, bool) {
 	n.mu.Lock()
-	prev := n.state.Load()
-	if prev == stateEnded {
-		n.mu.Unlock()
-		return nil, false
+	// A runner may move the node from queued to running without n.mu: the
+	// state's last value before ended decides who releases the node.
+	var prev uint32
+	for {
+		prev = n.state.Load()
+		if prev == stateEnded {
+			n.mu.Unlock()
+			return nil, false
+		}
+		if n.state.CompareAndSwap(prev, stateEnded) {
+			break
+		}
 	}
 	n.result, n.failure = res, f
-	n.state.Store(stateEnded)
 	deps := n.dependents
 	n.dependents = nil
 	if n.done != nil {
@@ -186,6 +194,9 @@ func failAll(work []edge, f *Failure) {
 
 // release is called once, when the node has ended and no f of it runs.
 func (n *Node) release() {
+	if n.foreign {
+		n.s.forgetForeign(n)
+	}
 	if n.group != nil {
 		n.group.done(n)
 	}

@@ -131,6 +131,10 @@ func (p *proc) run(n *Node) {
 func (p *proc) next(done *Node, readied []*Node) *Node {
 	var keep *Node
 	for _, m := range readied {
+		if m.s != p.s {
+			m.s.enqueue(m, nil) // readied by a node of another scheduler
+			continue
+		}
 		if keep == nil && m.spec.allows(p) {
 			keep = m
 			continue

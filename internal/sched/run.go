@@ -12,7 +12,13 @@ import (
 // meanwhile (cancelled, or timed out on its last try). It releases n.
 func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 	spec := n.spec
-	if err := n.group.abortError(); err != nil {
+	err := n.group.abortError()
+	if err == nil && n.ctx.Err() != nil {
+		// The spawning context ended, and the watch that cancels the node
+		// has not run yet.
+		err = canceledBy(n.ctx)
+	}
+	if err != nil {
 		n.fail(err)
 		n.args = nil
 		n.release()
@@ -20,7 +26,6 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 	}
 	var (
 		res      any
-		err      error
 		restored bool
 	)
 	if spec.Restore != nil {
@@ -28,6 +33,11 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 	}
 	for try := 0; !restored; try++ {
 		res, err = s.try(p, n, try == spec.Retries)
+		if n.ctx.Err() != nil {
+			// The spawning context ended while f ran: whatever f
+			// returned, the task is cancelled.
+			err = canceledBy(n.ctx)
+		}
 		if n.Ended() || err == nil || try >= spec.Retries || errors.Is(err, context.Canceled) {
 			break
 		}
@@ -67,21 +77,12 @@ func (s *Scheduler) try(p *proc, n *Node, last bool) (res any, err error) {
 		ctx = tc
 		if spec.Timeout > 0 {
 			timeout := timeoutError(spec.Timeout)
-			tc.timer = time.AfterFunc(spec.Timeout, func() {
-				tc.cancel(context.DeadlineExceeded, timeout)
-				if last {
-					n.fail(timeout)
-				}
-			})
+			tc.timer = time.AfterFunc(spec.Timeout, func() { tc.expire(timeout, last) })
 		}
 	}
 	res, err = s.call(n, ctx)
-	if tc != nil {
-		s.detach(n, tc)
-		if tc.timer != nil && !tc.timer.Stop() {
-			// The timer fired: the try timed out, whatever f returned.
-			return nil, timeoutError(spec.Timeout)
-		}
+	if tc != nil && s.detach(n, tc) {
+		return nil, timeoutError(spec.Timeout)
 	}
 	return res, err
 }
@@ -100,13 +101,24 @@ func (s *Scheduler) attach(p *proc, n *Node, timeout time.Duration) *taskContext
 	return tc
 }
 
-func (s *Scheduler) detach(n *Node, tc *taskContext) {
+// detach ends a try's hold on its context and reports whether the try
+// timed out. The context lives on for the tasks spawned with it, and its
+// deadline still ends them; with none left, its timer is stopped.
+func (s *Scheduler) detach(n *Node, tc *taskContext) (expired bool) {
+	tc.mu.Lock()
 	tc.node.Store(nil)
+	expired = tc.expired
+	listened := len(tc.listeners) > 0 || tc.done != nil
+	tc.mu.Unlock()
+	if tc.timer != nil && !expired && !listened {
+		tc.timer.Stop()
+	}
 	n.mu.Lock()
 	if n.tc == tc {
 		n.tc = nil
 	}
 	n.mu.Unlock()
+	return expired
 }
 
 // call runs f, turning a panic into an error.

@@ -35,6 +35,12 @@ type Scheduler struct {
 
 	live      atomic.Int64 // nodes not yet released
 	closed    atomic.Bool
+
+	// foreign holds the nodes that depend on another scheduler's nodes:
+	// Close fails them, since their inputs may outlive this scheduler.
+	// Nodes that wait only for this scheduler's nodes fail as those do.
+	foreignMu sync.Mutex
+	foreign   map[*Node]struct{}
 	drainOnce sync.Once
 	drained   chan struct{}
 }
@@ -98,6 +104,17 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	}
 	n.ctx = ctx
 	n.pending.Store(int32(len(deps)) + 1)
+	for _, d := range deps {
+		if d.Node.s != s && !n.foreign {
+			n.foreign = true
+			s.foreignMu.Lock()
+			if s.foreign == nil {
+				s.foreign = make(map[*Node]struct{})
+			}
+			s.foreign[n] = struct{}{}
+			s.foreignMu.Unlock()
+		}
+	}
 	for i, d := range deps {
 		done, res, f := d.Node.addDependent(n, d.Arg)
 		if !done {
@@ -179,6 +196,12 @@ func (s *Scheduler) place(n *Node, hint *proc) *proc {
 	return s.procs[spec.Procs[start%len(spec.Procs)]]
 }
 
+func (s *Scheduler) forgetForeign(n *Node) {
+	s.foreignMu.Lock()
+	delete(s.foreign, n)
+	s.foreignMu.Unlock()
+}
+
 // taskDone counts a released node.
 func (s *Scheduler) taskDone() {
 	if s.live.Add(-1) == 0 && s.closed.Load() {
@@ -204,6 +227,11 @@ func (s *Scheduler) Close() {
 		}
 		p.mu.Unlock()
 	}
+	s.foreignMu.Lock()
+	for n := range s.foreign {
+		queued = append(queued, n)
+	}
+	s.foreignMu.Unlock()
 	for _, n := range queued {
 		n.fail(errClosedCanceled)
 	}
