@@ -33,8 +33,8 @@ type Scheduler struct {
 	procs []*proc
 	rr    atomic.Uint32 // round robin over processors for nodes without a hint
 
-	live      atomic.Int64 // nodes not yet released
-	closed    atomic.Bool
+	live   atomic.Int64 // nodes not yet released
+	closed atomic.Bool
 
 	// foreign holds the nodes that depend on another scheduler's nodes:
 	// Close fails them, since their inputs may outlive this scheduler.
