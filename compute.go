@@ -93,17 +93,19 @@ func (s *Scheduler) Compute(ctx context.Context, t *Thunk, opts ...SchedulerOpti
 		}
 	}
 	if v, ok := t.cachedValue(); ok {
+		s.cache.Touch(t)
 		return &Chunk{value: v, worker: MyID()}, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("dagr: Compute of %v: %w", t, err)
+	}
 
-	c := &computation{s: s, opts: so, group: new(sched.Group)}
+	c := &computation{s: s, opts: so, group: &sched.Group{Ctx: ctx}}
 	// The computation's tasks are cancelled through its group, not through
 	// a context each: an abort cancels what runs and stops what has not
 	// started, at no cost per task while nothing goes wrong.
 	c.ctx = sched.WithGroup(s.withSelf(context.WithoutCancel(ctx)), c.group)
-	stop := context.AfterFunc(ctx, func() {
-		c.group.Abort(s.eng, sched.Failed{Name: "Compute", Failure: &sched.Failure{Err: context.Cause(ctx)}})
-	})
+	stop := context.AfterFunc(ctx, func() { c.group.AbortCtx(s.eng) })
 	top := c.spawnAll(t)
 
 	resume := sched.Blocking(ctx)

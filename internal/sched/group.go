@@ -20,6 +20,11 @@ type Group struct {
 	aborted  atomic.Bool
 	abortErr error  // the error that nodes failed by the abort fail with
 	first    Failed // what aborted the group
+
+	// Ctx, if set before the group's first node is spawned, aborts the group
+	// when it ends: its nodes check it before they start, so none starts
+	// once it has ended, even before the watch on it has run.
+	Ctx context.Context
 }
 
 // Failed is a failed node of a group.
@@ -122,11 +127,22 @@ func (g *Group) Aborted() (Failed, bool) {
 
 // abortError is the error of a node that the group's abort stops before it
 // runs, or nil while the group runs.
-func (g *Group) abortError() error {
-	if g == nil || !g.aborted.Load() {
+func (g *Group) abortError(s *Scheduler) error {
+	if g == nil {
 		return nil
+	}
+	if !g.aborted.Load() {
+		if g.Ctx == nil || g.Ctx.Err() == nil {
+			return nil
+		}
+		g.AbortCtx(s)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.abortErr
+}
+
+// AbortCtx aborts the group because its Ctx ended.
+func (g *Group) AbortCtx(s *Scheduler) {
+	g.Abort(s, Failed{Name: "the computation's context", Failure: &Failure{Err: context.Cause(g.Ctx)}})
 }

@@ -12,7 +12,7 @@ import (
 // meanwhile (cancelled, or timed out on its last try). It releases n.
 func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 	spec := n.spec
-	err := n.group.abortError()
+	err := n.group.abortError(s)
 	if err == nil && n.ctx.Err() != nil {
 		// The spawning context ended, and the watch that cancels the node
 		// has not run yet.
@@ -52,7 +52,7 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 			n.fail(err)
 		}
 	default:
-		if spec.Checkpoint != nil {
+		if spec.Checkpoint != nil && !restored {
 			s.checkpoint(p, n, res)
 		}
 		if spec.OnSuccess != nil {

@@ -95,7 +95,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	case ctx.Err() != nil:
 		bad = canceledBy(ctx)
 	default:
-		bad = n.group.abortError()
+		bad = n.group.abortError(s)
 	}
 	if bad != nil {
 		n.args = nil
