@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/dagr/dagr"
+)
+
+// demoConfig is what "dagr demo" runs.
+type demoConfig struct {
+	N     int // matrix size
+	Tile  int // tile size; divides N
+	Procs int // processors of the scheduler; 0 means GOMAXPROCS
+	Runs  int // runs of each multiply; the best time counts
+}
+
+var defaultDemoConfig = demoConfig{N: 512, Tile: 64, Runs: 3}
+
+func (c demoConfig) validate() error {
+	switch {
+	case c.N < 1:
+		return fmt.Errorf("-n is %d; it must be at least 1", c.N)
+	case c.Tile < 1 || c.Tile > c.N || c.N%c.Tile != 0:
+		return fmt.Errorf("-tile is %d; it must divide -n (%d)", c.Tile, c.N)
+	case c.Procs < 0:
+		return fmt.Errorf("-procs is %d; it must be 0 (GOMAXPROCS) or more", c.Procs)
+	case c.Runs < 1:
+		return fmt.Errorf("-runs is %d; it must be at least 1", c.Runs)
+	}
+	return nil
+}
+
+// demoResult is what "dagr demo" found.
+type demoResult struct {
+	Seed     int           // the seed DAG's result: 16
+	Procs    int           // processors the tasks ran on
+	Tasks    int           // tasks of one parallel multiply
+	Checksum float64       // sum of the product's elements
+	Serial   time.Duration // best serial multiply
+	Parallel time.Duration // best parallel multiply
+}
+
+// SpeedUp is the serial time over the parallel time.
+func (r demoResult) SpeedUp() float64 { return r.Serial.Seconds() / r.Parallel.Seconds() }
+
+// demo runs the seed DAG and the tiled multiplication on a scheduler of its
+// own, and reports both to w. It fails when the parallel product differs
+// from the serial one.
+func demo(ctx context.Context, cfg demoConfig, w io.Writer) (demoResult, error) {
+	if err := cfg.validate(); err != nil {
+		return demoResult{}, err
+	}
+	s, err := dagr.New(dagr.Config{Procs: cfg.Procs})
+	if err != nil {
+		return demoResult{}, err
+	}
+	defer s.Close()
+	ctx = dagr.WithScheduler(ctx, s)
+
+	res := demoResult{Procs: cfg.Procs}
+	if res.Procs == 0 {
+		res.Procs = runtime.GOMAXPROCS(0)
+	}
+
+	fmt.Fprintln(w, "seed DAG: p = add1(4); q = add2(p); r = add1(3); s = combine(p, q, r)")
+	if res.Seed, err = seedDAG(ctx); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(w, "seed DAG result: %d\n", res.Seed)
+
+	nt := cfg.N / cfg.Tile
+	res.Tasks = nt * nt * nt
+	fmt.Fprintf(w, "\ntiled matmul: %dx%d float64, %dx%d tiles, %d tasks, %d processors (%d CPUs)\n",
+		cfg.N, cfg.N, cfg.Tile, cfg.Tile, res.Tasks, res.Procs, runtime.NumCPU())
+	a := randomMatrix(cfg.N, cfg.Tile, 1)
+	b := randomMatrix(cfg.N, cfg.Tile, 2)
+	var serial, parallel *matrix
+	for range cfg.Runs {
+		start := time.Now()
+		serial = multiplySerial(a, b)
+		res.Serial = best(res.Serial, time.Since(start))
+
+		start = time.Now()
+		if parallel, err = multiplyParallel(ctx, a, b); err != nil {
+			return res, err
+		}
+		res.Parallel = best(res.Parallel, time.Since(start))
+	}
+	if r, c, ok := firstDifference(parallel, serial); !ok {
+		return res, fmt.Errorf("dagr demo: the parallel product differs from the serial one at (%d, %d): %v != %v",
+			r, c, parallel.at(r, c), serial.at(r, c))
+	}
+	res.Checksum = parallel.sum()
+	fmt.Fprintf(w, "  checksum   %.9f\n", res.Checksum)
+	fmt.Fprintf(w, "  serial     %v (best of %d)\n", res.Serial.Round(10*time.Microsecond), cfg.Runs)
+	fmt.Fprintf(w, "  parallel   %v (best of %d)\n", res.Parallel.Round(10*time.Microsecond), cfg.Runs)
+	fmt.Fprintf(w, "  speed-up   %.2fx on %d processors\n", res.SpeedUp(), res.Procs)
+	fmt.Fprintln(w, "  check      the parallel product equals the serial one")
+	return res, nil
+}
+
+func best(sofar, d time.Duration) time.Duration {
+	if sofar == 0 || d < sofar {
+		return d
+	}
+	return sofar
+}
+
+// The seed example of Dagger.jl: p = add1(4) = 5, q = add2(p) = 7,
+// r = add1(3) = 4, s = combine(p, q, r) = 16.
+
+func add1(v int) int { return v + 1 }
+
+func add2(v int) int { return v + 2 }
+
+func combine(a ...int) int {
+	sum := 0
+	for _, v := range a {
+		sum += v
+	}
+	return sum
+}
+
+func seedDAG(ctx context.Context) (int, error) {
+	p := dagr.Spawn(ctx, add1, 4)
+	q := dagr.Spawn(ctx, add2, p)
+	r := dagr.Spawn(ctx, add1, 3)
+	s := dagr.Spawn(ctx, combine, p, q, r)
+	return dagr.Fetch[int](ctx, s)
+}

@@ -1,0 +1,246 @@
+// Package dagr runs graphs of tasks in parallel: a Go port of the
+// task-spawning model of Dagger.jl.
+//
+// # Overview
+//
+// A task is a call f(args...). An argument that is itself a task is a
+// dependency: f receives that task's result once it is ready. The arguments
+// thus define a directed acyclic graph, which dagr runs on the processors
+// (execution slots) of a [Scheduler], as soon as each task's inputs are
+// done. Values flow along the edges, errors flow downstream, cancellation
+// and deadlines come from [context.Context], and [Options] say where and
+// how a task runs.
+//
+// This is the first example of Dagger.jl in Go:
+//
+//	func add1(value int) int { return value + 1 }
+//	func add2(value int) int { return value + 2 }
+//	func combine(a ...int) int {
+//		sum := 0
+//		for _, v := range a {
+//			sum += v
+//		}
+//		return sum
+//	}
+//
+//	ctx := context.Background()
+//	p := dagr.Spawn(ctx, add1, 4)          // Dagger.@spawn add1(4)
+//	q := dagr.Spawn(ctx, add2, p)          // Dagger.@spawn add2(p)
+//	r := dagr.Spawn(ctx, add1, 3)          // Dagger.@spawn add1(3)
+//	s := dagr.Spawn(ctx, combine, p, q, r) // Dagger.@spawn combine(p, q, r)
+//	v, err := dagr.Fetch[int](ctx, s)      // fetch(s): 16, nil
+//
+// p and r run in parallel; q starts when p is done, and s when p, q and r
+// are.
+//
+// This version runs tasks on the processors of one process: worker
+// processes are not built yet ([AddProcs] returns an error wrapping
+// [ErrNoWorkers], and [Main] returns at once). The lazy API of Dagger.jl
+// (delayed, compute, collect) is in progress and not covered by this guide.
+//
+// # Spawning tasks
+//
+// [Spawn] (Dagger's spawn, or @spawn) starts a task and returns its
+// [*Task] at once; it never blocks on the task and never panics. f is any
+// function:
+//
+//   - it may take a [context.Context] first: it is handed the task's own
+//     context, which is cancelled when the task is;
+//   - it may be variadic;
+//   - it returns R, (R, error), error or nothing.
+//
+// An argument of type *Task is a dependency; every other argument is passed
+// as is. A call that cannot be made (f not a function, a wrong number of
+// arguments, an argument or a dependency's result that f cannot take)
+// gives a task that fails with an error saying which argument and why:
+//
+//	n := dagr.Spawn(ctx, strconv.Atoi, "41") // (int, error)
+//	m := dagr.Spawn(ctx, add1, n)            // 42, once n is done
+//	bad := dagr.Spawn(ctx, add1, "x")        // fails: argument 1 of add1 has type string, not int
+//
+// # Fetching results
+//
+// [Task.Fetch] waits for the task and returns its result as an any, or its
+// error; [Fetch] returns the result as a T, and an error (not a panic) when
+// it is not one. A task whose f returns nothing or only an error gives
+// (nil, nil) on success. Any number of goroutines may wait on one task.
+//
+//	v, err := m.Fetch(ctx)            // any(42), nil
+//	n, err := dagr.Fetch[int](ctx, m) // 42, nil
+//
+// [Task.Wait] (Dagger's wait) waits without fetching, [Task.Ready]
+// (isready) says whether the task has ended without waiting, and
+// [Task.Done] is a channel closed when it ends, for use in select. None of
+// them reports failure: they say only that the task ended. If the context
+// of Fetch or Wait ends first, they return its error and the task goes on.
+//
+// # Failure
+//
+// A task fails when its f returns a non-nil error or panics. Every task
+// downstream of it then fails at once without running its f, and so does
+// every task spawned later with a failed task as an argument. Fetch of a
+// failed task returns a [*TaskError], which names the fetched task and the
+// task whose f failed first (its Origin), and wraps the original error, so
+// that [errors.Is] and [errors.As] reach it at any depth:
+//
+//	load := dagr.Spawn(ctx, func() (int, error) { return 0, errNoRows })
+//	report := dagr.Spawn(ctx, add1, load)
+//	_, err := report.Fetch(ctx)
+//	errors.Is(err, errNoRows) // true
+//
+//	var te *dagr.TaskError
+//	errors.As(err, &te) // te.Task == report.ID(), te.Origin == load.ID()
+//
+// A panic in f does not crash the process: the task fails with a
+// [*PanicError] that keeps the panic's value and stack (and unwraps to the
+// value when it is an error). An f that fetched a failed task and returns
+// its *TaskError passes the failure on with its first origin.
+//
+// # Cancellation and deadlines
+//
+// A task is cancelled when the context it was spawned with ends before it
+// does, or when [Task.Cancel] (Dagger's cancel!) is called. It then fails
+// at once, and so does everything downstream: a queued task never runs, a
+// running f sees its context cancelled, and what it returns afterwards is
+// dropped. After Cancel, or a cancel of the spawning context,
+// errors.Is(err, context.Canceled) holds for the error; when the spawning
+// context's deadline passed, errors.Is(err, context.DeadlineExceeded) does.
+// Cancel on a task that has ended does nothing.
+//
+//	ctx, cancel := context.WithCancel(ctx)
+//	t := dagr.Spawn(ctx, crawl, "https://example.com")
+//	cancel() // t fails with context.Canceled, unless it has ended
+//
+// [Options].Timeout bounds each try of f: a task that runs out of time
+// fails with an error for which errors.Is(err, context.DeadlineExceeded)
+// holds. A deadline of the spawning context reaches f through its context
+// as well.
+//
+//	t := dagr.Spawn(ctx, crawl, dagr.Options{Timeout: 5 * time.Second}, url)
+//
+// # Structured waiting
+//
+// [Sync] is Julia's @sync: it runs its body and returns only after every
+// task spawned with the body's context (or a context derived from it), and
+// every task those tasks spawned with the contexts they were handed, has
+// ended. It returns [errors.Join] of the body's error and one *TaskError
+// per failure origin in the group. Sync cancels nothing; cancel its context
+// to stop the group.
+//
+//	squares := make([]int, 10)
+//	err := dagr.Sync(ctx, func(ctx context.Context) error {
+//		for i := range squares {
+//			dagr.Spawn(ctx, func() { squares[i] = i * i })
+//		}
+//		return nil
+//	})
+//	// every task has ended here, and its writes are visible
+//
+// # Nested spawning
+//
+// A task's f may call Spawn, Fetch, Wait and Sync with the context it was
+// handed. While it waits in Fetch, Wait or Sync it gives its processor
+// back, so deep recursion finishes even on one processor:
+//
+//	func fib(ctx context.Context, n int) (int, error) {
+//		if n < 2 {
+//			return n, nil
+//		}
+//		a := dagr.Spawn(ctx, fib, n-1)
+//		b := dagr.Spawn(ctx, fib, n-2)
+//		x, err := dagr.Fetch[int](ctx, a)
+//		if err != nil {
+//			return 0, err
+//		}
+//		y, err := dagr.Fetch[int](ctx, b)
+//		return x + y, err
+//	}
+//
+// The task's context is not cancelled when f returns: a task spawned with
+// it outlives its parent (a task may return a task it spawned, for anyone to
+// fetch), and is cancelled when that context is: when the parent is
+// cancelled while it runs, when the parent's own spawning context ends, or
+// when the scheduler closes. It carries the parent's Timeout deadline, if
+// any.
+//
+// # Options
+//
+// An [Options] value as the first argument after f is the task's options,
+// not an argument of f; the zero Options is the default for every field.
+// This mirrors Dagger.spawn(+, Dagger.Options(;single=1), 1, 2):
+//
+//	t := dagr.Spawn(ctx, add, dagr.Options{Single: 1}, 1, 2) // 3
+//
+// The fields that act in this version:
+//
+//   - Name: shown in errors and returned by [Task.Name]; by default the
+//     function's name, such as "main.add".
+//   - Single, Scope: where the task may run (see Processors and scopes).
+//   - Occupancy: the share of one processor the task takes while it runs.
+//     0 (unset) means 1, a whole processor; a value in (0, 1] lets several
+//     tasks share one; [NoOccupancy] (Dagger's occupancy of 0) is for tasks
+//     that mostly wait, on I/O or timers, and takes no share at all.
+//   - Retries: run f again, up to this many times, after an error or a
+//     panic; a cancellation is not retried.
+//   - Timeout: cancel each try of f after this long.
+//   - Priority: among the ready tasks of a processor, higher runs first.
+//   - Restore: runs before the first try; when it reports ok, f does not run
+//     and its result is the task's. Checkpoint: runs after f succeeds,
+//     before anyone sees the result. Their errors are logged, not fatal.
+//
+// TimeUtil and AllocUtil are placement hints, kept for later use; GetResult,
+// Persist, Cache and AllowError belong to worker processes and the lazy API.
+//
+//	fetch := dagr.Spawn(ctx, download, dagr.Options{
+//		Name:      "download",
+//		Occupancy: dagr.NoOccupancy,
+//		Retries:   2,
+//		Timeout:   10 * time.Second,
+//	}, url)
+//
+// An invalid option (an Occupancy outside (0, 1] other than NoOccupancy, a
+// negative Retries or Timeout) fails the task with an error that says so.
+//
+// # Processors and scopes
+//
+// A [Processor] is a place where tasks run: an [OSProc] is a whole worker
+// process, a [ThreadProc] one processor of it. The process that runs the
+// scheduler is worker 1 ([MyID]) and has [Config].Procs processors,
+// ThreadProc{1, 1} to ThreadProc{1, Procs}. A processor runs tasks whose
+// occupancies add up to at most 1 at a time: by default, one task per
+// processor.
+//
+// A [Scope] is a set of processors a task may run on: [AnyScope],
+// [WorkerScope] (Dagger's ProcessScope), or [ExactScope] of one processor.
+// [Options].Single names one worker. Inside a task, [CurrentProcessor]
+// says where it runs:
+//
+//	first := dagr.ExactScope(dagr.ThreadProc{Owner: 1, Thread: 1})
+//	where := func(ctx context.Context) string { return dagr.CurrentProcessor(ctx).String() }
+//	t := dagr.Spawn(ctx, where, dagr.Options{Scope: first}) // "ThreadProc(1, 1)"
+//
+// A task whose Single or Scope names only workers or processors that do not
+// exist fails with an error wrapping [ErrNoProcessor]; a scope naming
+// several runs on any of them that exists.
+//
+// # Schedulers
+//
+// Package-level functions use the scheduler their context carries, else
+// [Default], which is started on first use with one processor per
+// GOMAXPROCS. Inside a task, the context it was handed carries the task's
+// scheduler. [New] makes a scheduler of one's own, [WithScheduler] puts it
+// in a context, and [Scheduler.Close] cancels what still runs, waits for
+// it, and makes later spawns fail with an error wrapping [ErrClosed].
+// Several schedulers may live side by side in one process.
+//
+//	s, err := dagr.New(dagr.Config{Procs: 4})
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+//	ctx = dagr.WithScheduler(ctx, s)
+//	t := dagr.Spawn(ctx, add, 1, 2) // runs on s
+//
+// A *Scheduler has the package-level functions as methods too:
+// s.Spawn(ctx, f, args...) and s.Sync(ctx, body).
+package dagr
