@@ -868,7 +868,8 @@ func TestSchedulersSideBySide(t *testing.T) {
 }
 
 func TestDefaultScheduler(t *testing.T) {
-	if dagr.Default() != dagr.Default() {
+	first, second := dagr.Default(), dagr.Default()
+	if first != second {
 		t.Fatal("Default() gave two schedulers")
 	}
 	ctx := context.Background()
