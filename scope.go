@@ -22,6 +22,7 @@ type OSProc struct{ ID int }
 // Worker returns p.ID.
 func (p OSProc) Worker() int { return p.ID }
 
+// String returns "OSProc(id)".
 func (p OSProc) String() string { return fmt.Sprintf("OSProc(%d)", p.ID) }
 
 // ThreadProc is one processor (execution slot) of a worker; Thread counts
@@ -31,6 +32,7 @@ type ThreadProc struct{ Owner, Thread int }
 // Worker returns p.Owner.
 func (p ThreadProc) Worker() int { return p.Owner }
 
+// String returns "ThreadProc(owner, thread)".
 func (p ThreadProc) String() string { return fmt.Sprintf("ThreadProc(%d, %d)", p.Owner, p.Thread) }
 
 // Scope is a set of processors a task may run on, made by AnyScope,

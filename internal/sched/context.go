@@ -53,8 +53,12 @@ func newTaskContext(n *Node, p *proc, timeout time.Duration) *taskContext {
 	return tc
 }
 
+// Deadline is the earliest of the try's Timeout and the spawning context's
+// deadline.
 func (tc *taskContext) Deadline() (time.Time, bool) { return tc.deadline, !tc.deadline.IsZero() }
 
+// Err is context.Canceled or context.DeadlineExceeded once tc or its
+// parent has ended.
 func (tc *taskContext) Err() error {
 	tc.mu.Lock()
 	err := tc.err
@@ -65,6 +69,7 @@ func (tc *taskContext) Err() error {
 	return tc.parent.Err()
 }
 
+// Done is made on first use: most tasks never ask.
 func (tc *taskContext) Done() <-chan struct{} {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
@@ -79,6 +84,7 @@ func (tc *taskContext) Done() <-chan struct{} {
 	return tc.done
 }
 
+// Value answers the engine's keys itself and passes the others on.
 func (tc *taskContext) Value(key any) any {
 	switch key.(type) {
 	case taskContextKey:
