@@ -35,8 +35,7 @@
 //
 // This version runs tasks on the processors of one process: worker
 // processes are not built yet ([AddProcs] returns an error wrapping
-// [ErrNoWorkers], and [Main] returns at once). The lazy API of Dagger.jl
-// (delayed, compute, collect) is in progress and not covered by this guide.
+// [ErrNoWorkers], and [Main] returns at once).
 //
 // # Spawning tasks
 //
@@ -188,8 +187,13 @@
 //     and its result is the task's. Checkpoint: runs after f succeeds,
 //     before anyone sees the result. Their errors are logged, not fatal.
 //
-// TimeUtil and AllocUtil are placement hints, kept for later use; GetResult,
-// Persist, Cache and AllowError belong to worker processes and the lazy API.
+// TimeUtil and AllocUtil are placement hints, kept for later use. Cache
+// and AllowError belong to the lazy API (see Building a DAG first).
+// GetResult and Persist matter once results live on worker processes; in
+// one process every result is a Go value on worker 1, kept while a *Task,
+// *Chunk or cached *Thunk reaches it and released by the garbage collector
+// after that, and Persist also keeps a cached result from ever being
+// dropped by [Config].CacheBytes.
 //
 //	fetch := dagr.Spawn(ctx, download, dagr.Options{
 //		Name:      "download",
@@ -200,6 +204,50 @@
 //
 // An invalid option (an Occupancy outside (0, 1] other than NoOccupancy, a
 // negative Retries or Timeout) fails the task with an error that says so.
+//
+// # Building a DAG first
+//
+// [Delayed] (Dagger's delayed, or @par) builds a [*Thunk] and runs
+// nothing; a *Thunk argument is a dependency. [Compute] runs the DAG below
+// a thunk and returns a [*Chunk], a reference to the result where it was
+// computed; [Collect] returns the value of a thunk, a chunk or a task:
+//
+//	p := dagr.Delayed(add1, 4)
+//	q := dagr.Delayed(add2, p)
+//	r := dagr.Delayed(add1, 3)
+//	s := dagr.Delayed(combine, p, q, r) // nothing has run yet
+//	v, err := dagr.Collect(ctx, s)      // 16, nil
+//
+// Each Compute has scheduling state of its own, living only for the call,
+// on the processors of the scheduler its context carries: a thunk shared by
+// several thunks of the DAG runs once, and runs again in the next Compute
+// unless it has Options.Cache. A DAG of any depth is walked without
+// recursion: a chain of a million thunks computes.
+//
+// Failure differs from the eager API: by default the first failure aborts
+// the computation. Nothing new starts, what runs sees its context
+// cancelled, and once it has returned, Compute returns that failure's
+// *TaskError. With [SchedulerOptions].AllowErrors, or for a thunk with
+// Options.AllowError, failures flow downstream as in the eager API, every
+// other branch runs to its end, and Compute fails only if its own thunk
+// failed.
+//
+// A thunk with Options.Cache keeps its result after a computation, and
+// later computations (of it, or of new DAGs built on it) use the result
+// instead of running it again. The result is dropped when the thunk becomes
+// unreachable, or, with [Config].CacheBytes set, when the cached results of
+// the scheduler pass that many bytes (estimated): the least recently used
+// go first, except those of thunks with Options.Persist. A dropped result
+// is computed again when needed. Options.Checkpoint and Options.Restore
+// work on thunks as on tasks; [SchedulerOptions] has its own, for the final
+// result of a computation, and a Single and Scope for the thunks that set
+// neither.
+//
+// Prefer the eager API when the graph depends on results (spawn more
+// tasks after fetching some), when results are wanted as soon as each is
+// ready, or inside tasks; prefer the lazy API to describe a whole
+// computation first, to run it several times, to reuse cached parts across
+// runs, or to have the first failure stop everything.
 //
 // # Processors and scopes
 //
