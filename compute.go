@@ -260,6 +260,6 @@ func (c *computation) spawn(th *Thunk, tasks map[*Thunk]*Task, cached map[*Thunk
 			}
 		}
 	}
-	c.s.eng.Spawn(&task.node, c.ctx, th.f, th.sig, args, deps, spec, bad)
+	c.s.eng.Spawn(&task.node, c.ctx, th.f, th.sig, args, true, deps, spec, bad)
 	return task
 }

@@ -44,54 +44,50 @@ func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
 	if err != nil && bad == nil {
 		bad = err
 	}
-	var deps []sched.Dep
+	var (
+		depBuf [4]sched.Dep // most calls have few dependencies: no allocation
+		deps   []sched.Dep
+		owned  bool
+	)
 	if bad == nil {
-		args, deps, bad = bindArgs(sig, f, args)
+		args, owned, deps, bad = bindArgs(sig, f, args, depBuf[:0])
 	}
-	s.eng.Spawn(&t.node, ctx, f, sig, args, deps, spec, bad)
+	s.eng.Spawn(&t.node, ctx, f, sig, args, owned, deps, spec, bad)
 	return t
 }
 
-// bindArgs checks the arguments against f's signature and finds the
-// dependencies among them. When some arguments stand for other values
-// (dependencies, chunks), it returns a copy of args, whose dependency slots
-// the engine fills.
-func bindArgs(sig *call.Sig, f any, args []any) ([]any, []sched.Dep, error) {
-	name := call.Name(f)
-	if err := sig.CheckCount(name, len(args)); err != nil {
-		return nil, nil, err
-	}
-	var deps []sched.Dep
-	copied := false
-	own := func() {
-		if !copied {
-			args, copied = append([]any(nil), args...), true
-		}
+// bindArgs checks the arguments against f's signature and appends the
+// dependencies among them to deps. A *Chunk stands for its value: then the
+// arguments are copied, and owned says that the copy is the scheduler's.
+func bindArgs(sig *call.Sig, f any, args []any, deps []sched.Dep) (_ []any, owned bool, _ []sched.Dep, _ error) {
+	if err := sig.CheckCount(f, len(args)); err != nil {
+		return nil, false, nil, err
 	}
 	for i, a := range args {
 		switch a := a.(type) {
 		case *Task:
 			if a == nil {
-				return nil, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Task", i+1, name)
+				return nil, false, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Task", i+1, call.Name(f))
 			}
-			own()
 			deps = append(deps, sched.Dep{Arg: i, Node: &a.node})
 		case *Chunk:
 			if a == nil {
-				return nil, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Chunk", i+1, name)
+				return nil, false, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Chunk", i+1, call.Name(f))
 			}
-			if err := sig.Accepts(name, i, a.value, 0); err != nil {
-				return nil, nil, err
+			if err := sig.Accepts(f, "", i, a.value, 0); err != nil {
+				return nil, false, nil, err
 			}
-			own()
+			if !owned {
+				args, owned = append([]any(nil), args...), true
+			}
 			args[i] = a.value
 		case *Thunk:
-			return nil, nil, fmt.Errorf("dagr: argument %d of %s is a *Thunk, which Spawn does not take: Compute it, or build the DAG with Delayed", i+1, name)
+			return nil, false, nil, fmt.Errorf("dagr: argument %d of %s is a *Thunk, which Spawn does not take: Compute it, or build the DAG with Delayed", i+1, call.Name(f))
 		default:
-			if err := sig.Accepts(name, i, a, 0); err != nil {
-				return nil, nil, err
+			if err := sig.Accepts(f, "", i, a, 0); err != nil {
+				return nil, false, nil, err
 			}
 		}
 	}
-	return args, deps, nil
+	return args, owned, deps, nil
 }

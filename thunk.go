@@ -55,7 +55,7 @@ func Delayed(f any, args ...any) *Thunk {
 // checkLazyArgs checks what can be checked before the dependencies run.
 func checkLazyArgs(sig *call.Sig, f any, args []any) error {
 	name := call.Name(f)
-	if err := sig.CheckCount(name, len(args)); err != nil {
+	if err := sig.CheckCount(f, len(args)); err != nil {
 		return err
 	}
 	for i, a := range args {
@@ -72,11 +72,11 @@ func checkLazyArgs(sig *call.Sig, f any, args []any) error {
 			if a == nil {
 				return fmt.Errorf("dagr: argument %d of %s is a nil *Chunk", i+1, name)
 			}
-			if err := sig.Accepts(name, i, a.value, 0); err != nil {
+			if err := sig.Accepts(f, name, i, a.value, 0); err != nil {
 				return err
 			}
 		default:
-			if err := sig.Accepts(name, i, a, 0); err != nil {
+			if err := sig.Accepts(f, name, i, a, 0); err != nil {
 				return err
 			}
 		}

@@ -115,14 +115,14 @@ func (s *Sig) Param(i int) reflect.Type {
 	return s.Params[i]
 }
 
-// CheckCount reports whether n arguments fit the function.
-func (s *Sig) CheckCount(name string, n int) error {
+// CheckCount reports whether n arguments fit fn, whose signature s is.
+func (s *Sig) CheckCount(fn any, n int) error {
 	fixed := s.NumFixed()
 	switch {
 	case s.Variadic && n < fixed:
-		return fmt.Errorf("dagr: %s takes at least %d argument(s), got %d", name, fixed, n)
+		return fmt.Errorf("dagr: %s takes at least %d argument(s), got %d", Name(fn), fixed, n)
 	case !s.Variadic && n != fixed:
-		return fmt.Errorf("dagr: %s takes %d argument(s), got %d", name, fixed, n)
+		return fmt.Errorf("dagr: %s takes %d argument(s), got %d", Name(fn), fixed, n)
 	}
 	return nil
 }
@@ -137,21 +137,29 @@ func Nillable(t reflect.Type) bool {
 }
 
 // Accepts reports whether the value v can be passed as the i-th argument
-// (0-based), and if not, an error naming the function, the argument's
-// position and both types. from is the id of the task whose result v is, or
-// 0 for a plain argument.
-func (s *Sig) Accepts(name string, i int, v any, from uint64) error {
+// (0-based) of fn, whose signature s is, and if not, an error naming the
+// function (name, or else fn's own), the argument's position and both
+// types. from is the id of the task whose result v is, or 0 for a plain
+// argument.
+func (s *Sig) Accepts(fn any, name string, i int, v any, from uint64) error {
 	p := s.Param(i)
 	if v == nil {
 		if Nillable(p) {
 			return nil
 		}
-		return fmt.Errorf("dagr: argument %d of %s: %s is nil, but the parameter is %v", i+1, name, source(from), p)
+		return fmt.Errorf("dagr: argument %d of %s: %s is nil, but the parameter is %v", i+1, nameOf(fn, name), source(from), p)
 	}
 	if vt := reflect.TypeOf(v); vt != p && !vt.AssignableTo(p) {
-		return fmt.Errorf("dagr: argument %d of %s: %s has type %v, but the parameter is %v", i+1, name, source(from), vt, p)
+		return fmt.Errorf("dagr: argument %d of %s: %s has type %v, but the parameter is %v", i+1, nameOf(fn, name), source(from), vt, p)
 	}
 	return nil
+}
+
+func nameOf(fn any, name string) string {
+	if name != "" {
+		return name
+	}
+	return Name(fn)
 }
 
 func source(from uint64) string {
@@ -167,9 +175,14 @@ func (s *Sig) Call(fn any, ctx context.Context, args []any) (any, error) {
 	if s.fast != nil {
 		return s.fast(fn, ctx, args)
 	}
+	return s.callReflect(fn, ctx, args)
+}
+
+// callReflect is Call for the shapes without a fast path.
+func (s *Sig) callReflect(fn any, ctx context.Context, args []any) (any, error) {
 	in := make([]reflect.Value, 0, len(args)+1)
 	if s.TakesCtx {
-		in = append(in, reflect.ValueOf(&ctx).Elem())
+		in = append(in, reflect.ValueOf(ctx))
 	}
 	for i, a := range args {
 		if a == nil {

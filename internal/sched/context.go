@@ -16,6 +16,11 @@ import (
 // is: it is not cancelled when f returns, so tasks spawned with it outlive
 // their parent. It answers the engine's own questions (which scheduler, which
 // group, which processor) without walking the context chain.
+//
+// While f runs, the task's own watch on the spawning context covers tc, so
+// tc costs nothing more; only when f has returned and something still
+// listens to tc (a task spawned with it, a derived context, Done) does tc
+// watch the spawning context itself.
 type taskContext struct {
 	parent   context.Context
 	s        *Scheduler
@@ -26,12 +31,14 @@ type taskContext struct {
 	timer    *time.Timer
 
 	mu         sync.Mutex
-	expired    bool  // the try's Timeout passed while its f ran
-	err        error // context.Canceled or context.DeadlineExceeded once cancelled
+	expired    bool // the try's Timeout passed while its f ran
+	detached   bool // f has returned
+	registered bool // a watch on parent is in place
+	err        atomic.Pointer[error]
 	cause      error
 	done       chan struct{}
-	listeners  map[*listener]struct{}
-	registered bool // a watch on parent is in place
+	children   *Node                   // tasks spawned with tc, not yet ended, through Node.sibNext
+	listeners  map[*listener]struct{} // contexts derived from tc
 }
 
 type listener struct{ f func() }
@@ -57,14 +64,15 @@ func newTaskContext(n *Node, p *proc, timeout time.Duration) *taskContext {
 // deadline.
 func (tc *taskContext) Deadline() (time.Time, bool) { return tc.deadline, !tc.deadline.IsZero() }
 
-// Err is context.Canceled or context.DeadlineExceeded once tc or its
-// parent has ended.
+// Err is context.Canceled or context.DeadlineExceeded once tc has ended.
+// While f runs, the task's watch ends tc when the spawning context ends;
+// after that, the spawning context is asked directly.
 func (tc *taskContext) Err() error {
-	tc.mu.Lock()
-	err := tc.err
-	tc.mu.Unlock()
-	if err != nil {
-		return err
+	if err := tc.err.Load(); err != nil {
+		return *err
+	}
+	if tc.node.Load() != nil {
+		return nil
 	}
 	return tc.parent.Err()
 }
@@ -75,9 +83,9 @@ func (tc *taskContext) Done() <-chan struct{} {
 	defer tc.mu.Unlock()
 	if tc.done == nil {
 		tc.done = make(chan struct{})
-		if tc.err != nil {
+		if tc.err.Load() != nil {
 			close(tc.done)
-		} else {
+		} else if tc.detached {
 			tc.watchParentLocked()
 		}
 	}
@@ -102,11 +110,9 @@ func (tc *taskContext) Value(key any) any {
 
 // AfterFunc lets contexts derived from tc (context.WithCancel and the like)
 // follow it without a goroutine each.
-func (tc *taskContext) AfterFunc(f func()) (stop func() bool) { return tc.afterFunc(f) }
-
-func (tc *taskContext) afterFunc(f func()) (stop func() bool) {
+func (tc *taskContext) AfterFunc(f func()) (stop func() bool) {
 	tc.mu.Lock()
-	if tc.err != nil {
+	if tc.err.Load() != nil {
 		tc.mu.Unlock()
 		go f()
 		return func() bool { return false }
@@ -116,7 +122,9 @@ func (tc *taskContext) afterFunc(f func()) (stop func() bool) {
 		tc.listeners = make(map[*listener]struct{})
 	}
 	tc.listeners[l] = struct{}{}
-	tc.watchParentLocked()
+	if tc.detached {
+		tc.watchParentLocked()
+	}
 	tc.mu.Unlock()
 	return func() bool {
 		tc.mu.Lock()
@@ -127,29 +135,89 @@ func (tc *taskContext) afterFunc(f func()) (stop func() bool) {
 	}
 }
 
-// watchParentLocked makes the parent's cancellation reach tc once someone
-// listens to tc. The watch holds tc weakly and is removed when tc is
-// collected, so a long-lived parent keeps nothing for tasks that ended.
+// addChild makes n, spawned with tc, end when tc does.
+func (tc *taskContext) addChild(n *Node) {
+	tc.mu.Lock()
+	if err := tc.err.Load(); err != nil {
+		tc.mu.Unlock()
+		n.Cancel(canceledBy(tc))
+		return
+	}
+	// end() marks the node ended before it unlinks it: a node seen running
+	// here is unlinked by its end, one seen ended is never linked.
+	if n.state.Load() == stateEnded {
+		tc.mu.Unlock()
+		return
+	}
+	n.sibPrev, n.sibNext = nil, tc.children
+	if tc.children != nil {
+		tc.children.sibPrev = n
+	}
+	tc.children = n
+	n.linked = true
+	if tc.detached {
+		tc.watchParentLocked()
+	}
+	tc.mu.Unlock()
+}
+
+func (tc *taskContext) removeChild(n *Node) {
+	tc.mu.Lock()
+	if n.linked {
+		tc.unlinkLocked(n)
+	}
+	tc.mu.Unlock()
+}
+
+func (tc *taskContext) unlinkLocked(n *Node) {
+	if n.sibPrev != nil {
+		n.sibPrev.sibNext = n.sibNext
+	} else {
+		tc.children = n.sibNext
+	}
+	if n.sibNext != nil {
+		n.sibNext.sibPrev = n.sibPrev
+	}
+	n.sibPrev, n.sibNext, n.linked = nil, nil, false
+}
+
+// detach is f's return: tc now follows the spawning context itself if
+// anything still listens to it, and its Timeout keeps ending it. It reports
+// whether the try timed out.
+func (tc *taskContext) detach() (expired bool) {
+	tc.mu.Lock()
+	tc.node.Store(nil)
+	tc.detached = true
+	expired = tc.expired
+	listened := tc.children != nil || len(tc.listeners) > 0 || tc.done != nil
+	if listened && tc.err.Load() == nil {
+		tc.watchParentLocked()
+	}
+	tc.mu.Unlock()
+	if tc.timer != nil && !expired && !listened {
+		tc.timer.Stop()
+	}
+	return expired
+}
+
+// watchParentLocked makes the parent's cancellation reach tc. The watch
+// holds tc weakly and is removed when tc is collected, so a long-lived
+// parent keeps nothing for tasks that ended.
 func (tc *taskContext) watchParentLocked() {
 	if tc.registered {
 		return
 	}
 	tc.registered = true
 	parent := tc.parent
+	if parent.Done() == nil {
+		return
+	}
 	wp := weak.Make(tc)
-	onParent := func() {
+	stop := context.AfterFunc(parent, func() {
 		if t := wp.Value(); t != nil {
 			t.cancel(parent.Err(), context.Cause(parent))
 		}
-	}
-	var stop func() bool
-	if ptc, ok := parent.(*taskContext); ok {
-		stop = ptc.afterFunc(onParent)
-	} else if parent.Done() != nil {
-		stop = context.AfterFunc(parent, onParent)
-	} else {
-		return
-	}
+	})
 	runtime.AddCleanup(tc, func(stop func() bool) { stop() }, stop)
 }
 
@@ -177,23 +245,34 @@ func (tc *taskContext) cancelWith(err error) {
 
 func (tc *taskContext) cancel(err, cause error) {
 	tc.mu.Lock()
-	if tc.err != nil {
+	if tc.err.Load() != nil {
 		tc.mu.Unlock()
 		return
 	}
-	tc.err, tc.cause = err, cause
+	tc.err.Store(&err)
+	tc.cause = cause
 	if tc.done != nil {
 		close(tc.done)
+	}
+	var children []*Node
+	for c := tc.children; c != nil; {
+		next := c.sibNext
+		children = append(children, c)
+		tc.unlinkLocked(c)
+		c = next
 	}
 	ls := tc.listeners
 	tc.listeners = nil
 	tc.mu.Unlock()
+	for _, c := range children {
+		c.Cancel(canceledBy(tc))
+	}
 	for l := range ls {
 		l.f()
 	}
 }
 
-// FromContext returns the task context in ctx, if any.
+// fromContext returns the task context in ctx, if any.
 func fromContext(ctx context.Context) *taskContext {
 	if tc, ok := ctx.(*taskContext); ok {
 		return tc

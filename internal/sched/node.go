@@ -30,6 +30,20 @@ type edge struct {
 	arg int
 }
 
+// edges are a node's dependents: most nodes have one at most, kept inline.
+type edges struct {
+	first edge
+	rest  []edge
+}
+
+func (e *edges) add(x edge) {
+	if e.first.n == nil {
+		e.first = x
+		return
+	}
+	e.rest = append(e.rest, x)
+}
+
 // Dep says that argument Arg of a spawned call is the result of Node.
 type Dep struct {
 	Arg  int
@@ -60,17 +74,27 @@ type Node struct {
 	// Guarded by proc.mu of the processor it runs on.
 	proc             *proc
 	prevRun, nextRun *Node // the processor's list of running nodes
-	blocked          int   // goroutines of f waiting in Fetch/Wait/Sync
-	foreign          bool  // waits for a node of another scheduler (see Scheduler.foreign)
+	holder           *Node // the node whose occupancy this one runs under, when run inline by it
+	blocked          int32 // goroutines of f waiting in Fetch/Wait/Sync
 	onProc           bool  // started and not yet stopped by its runner
+	foreign          bool  // waits for a node of another scheduler (see Scheduler.foreign); set in Spawn
+
+	// When spawned with a task's context, the node is one of that
+	// context's children, linked through sibPrev/sibNext under parentTC.mu,
+	// so that cancelling the context cancels it at no cost per child.
+	parentTC         *taskContext
+	sibPrev, sibNext *Node
+	linked           bool
+
+	inline [2]any // the arguments, when the node owns them and they are few
 
 	mu         sync.Mutex
-	dependents []edge
+	dependents edges
 	done       chan struct{}
 	result     any
 	failure    *Failure
 	tc         *taskContext // the running try's context
-	stopWatch  func() bool  // ends the watch on ctx
+	stopWatch  func() bool  // ends the watch on a spawning context that is not a task's
 }
 
 // ID is the task's process-unique id.
@@ -122,24 +146,27 @@ func (n *Node) fail(err error) bool {
 
 // end records the outcome unless the node has ended, and hands back the
 // dependents, which are the caller's to notify.
-func (n *Node) end(res any, f *Failure) ([]edge, bool) {
+func (n *Node) end(res any, f *Failure) (edges, bool) {
 	n.mu.Lock()
 	// A runner may move the node from queued to running without n.mu: the
 	// state's last value before ended decides who releases the node.
 	var prev uint32
+	var ptc *taskContext
 	for {
 		prev = n.state.Load()
 		if prev == stateEnded {
 			n.mu.Unlock()
-			return nil, false
+			return edges{}, false
 		}
+		// Read before the node ends: once it has, it may be released.
+		ptc = n.parentTC
 		if n.state.CompareAndSwap(prev, stateEnded) {
 			break
 		}
 	}
 	n.result, n.failure = res, f
 	deps := n.dependents
-	n.dependents = nil
+	n.dependents = edges{}
 	if n.done != nil {
 		close(n.done)
 	}
@@ -149,6 +176,9 @@ func (n *Node) end(res any, f *Failure) ([]edge, bool) {
 
 	if stop != nil {
 		stop()
+	}
+	if ptc != nil {
+		ptc.removeChild(n)
 	}
 	if f != nil && tc != nil {
 		tc.cancelWith(f.Err)
@@ -172,8 +202,11 @@ func (n *Node) finish(res any, f *Failure, readied *[]*Node) bool {
 		return false
 	}
 	if f == nil {
-		for _, e := range deps {
-			e.n.deliver(e.arg, res, n.id, readied)
+		if d := deps.first; d.n != nil {
+			d.n.deliver(d.arg, res, n.id, readied)
+		}
+		for _, d := range deps.rest {
+			d.n.deliver(d.arg, res, n.id, readied)
 		}
 		return true
 	}
@@ -181,12 +214,19 @@ func (n *Node) finish(res any, f *Failure, readied *[]*Node) bool {
 	return true
 }
 
-func failAll(work []edge, f *Failure) {
+// failAll fails every node below deps with f, with a worklist rather than
+// recursion, so that a chain of any length fails at once.
+func failAll(deps edges, f *Failure) {
+	if deps.first.n == nil {
+		return
+	}
+	work := append([]edge{deps.first}, deps.rest...)
 	for len(work) > 0 {
 		e := work[len(work)-1]
 		work = work[:len(work)-1]
-		if more, ok := e.n.end(nil, f); ok {
-			work = append(work, more...)
+		if more, ok := e.n.end(nil, f); ok && more.first.n != nil {
+			work = append(work, more.first)
+			work = append(work, more.rest...)
 		}
 		e.n.inputDone()
 	}
@@ -200,7 +240,7 @@ func (n *Node) release() {
 	if n.group != nil {
 		n.group.done(n)
 	}
-	n.ctx = nil
+	n.ctx, n.parentTC = nil, nil
 	n.s.taskDone()
 }
 
@@ -210,7 +250,7 @@ func (n *Node) deliver(arg int, v any, from uint64, readied *[]*Node) {
 		n.inputDone()
 		return
 	}
-	if err := n.sig.Accepts(n.Name(), arg, v, from); err != nil {
+	if err := n.sig.Accepts(n.fn, n.spec.Name, arg, v, from); err != nil {
 		n.fail(err)
 		n.inputDone()
 		return
@@ -225,14 +265,19 @@ func (n *Node) deliver(arg int, v any, from uint64, readied *[]*Node) {
 // arguments of a node that ended without running.
 func (n *Node) inputDone() {
 	if n.pending.Add(-1) == 0 {
-		n.args = nil
+		n.dropArgs()
 	}
+}
+
+func (n *Node) dropArgs() {
+	n.args = nil
+	n.inline = [2]any{}
 }
 
 // ready moves a node whose inputs have all arrived to a processor.
 func (n *Node) ready(readied *[]*Node) {
 	if !n.state.CompareAndSwap(stateWaiting, stateQueued) {
-		n.args = nil
+		n.dropArgs()
 		return
 	}
 	if readied != nil {
@@ -250,21 +295,22 @@ func (n *Node) addDependent(d *Node, arg int) (done bool, res any, f *Failure) {
 	if n.state.Load() == stateEnded {
 		return true, n.result, n.failure
 	}
-	n.dependents = append(n.dependents, edge{d, arg})
+	n.dependents.add(edge{d, arg})
 	return false, nil, nil
 }
 
-// watch cancels the node when ctx ends before it does.
-func (n *Node) watch(ctx context.Context) {
-	var stop func() bool
-	cancel := func() { n.Cancel(canceledBy(ctx)) }
-	if tc, ok := ctx.(*taskContext); ok {
-		stop = tc.afterFunc(cancel)
-	} else if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, cancel)
-	} else {
+// watch cancels the node when ctx ends before it does. ctx is the spawning
+// context, and tc the same when it is a task's: the node's own fields are
+// not read, since a failing input may end and release it meanwhile.
+func (n *Node) watch(ctx context.Context, tc *taskContext) {
+	if tc != nil {
+		tc.addChild(n)
 		return
 	}
+	if ctx.Done() == nil {
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { n.Cancel(canceledBy(ctx)) })
 	n.mu.Lock()
 	if n.state.Load() != stateEnded {
 		n.stopWatch = stop

@@ -20,7 +20,7 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 	}
 	if err != nil {
 		n.fail(err)
-		n.args = nil
+		n.dropArgs()
 		n.release()
 		return
 	}
@@ -60,7 +60,7 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 		}
 		n.finish(res, nil, readied)
 	}
-	n.args = nil
+	n.dropArgs()
 	n.release()
 }
 
@@ -102,17 +102,9 @@ func (s *Scheduler) attach(p *proc, n *Node, timeout time.Duration) *taskContext
 }
 
 // detach ends a try's hold on its context and reports whether the try
-// timed out. The context lives on for the tasks spawned with it, and its
-// deadline still ends them; with none left, its timer is stopped.
+// timed out.
 func (s *Scheduler) detach(n *Node, tc *taskContext) (expired bool) {
-	tc.mu.Lock()
-	tc.node.Store(nil)
-	expired = tc.expired
-	listened := len(tc.listeners) > 0 || tc.done != nil
-	tc.mu.Unlock()
-	if tc.timer != nil && !expired && !listened {
-		tc.timer.Stop()
-	}
+	expired = tc.detach()
 	n.mu.Lock()
 	if n.tc == tc {
 		n.tc = nil

@@ -67,17 +67,28 @@ func (s *Scheduler) NumProcs() int { return len(s.procs) }
 func (s *Scheduler) Closed() bool { return s.closed.Load() }
 
 // Spawn fills in n and starts it once its dependencies are done. args are
-// the call's arguments; deps name those that are other nodes' results (their
-// slots in args are overwritten, so args must be the scheduler's own copy
-// when deps is not empty). bad, when not nil, fails the node at once.
-func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, deps []Dep, spec *Spec, bad error) {
+// the call's arguments; deps name those that are other nodes' results.
+// Their slots are filled in place when owned says that args belongs to the
+// scheduler; otherwise the node keeps its own copy. bad, when not nil, fails
+// the node at once.
+func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, owned bool, deps []Dep, spec *Spec, bad error) {
 	if spec == nil {
 		spec = DefaultSpec
 	}
 	n.id = nextID.Add(1)
-	n.s, n.fn, n.sig, n.args, n.spec = s, fn, sig, args, spec
-	if tc, ok := ctx.(*taskContext); ok {
-		n.group = tc.group
+	n.s, n.fn, n.sig, n.spec = s, fn, sig, spec
+	n.args = args
+	if len(deps) > 0 && !owned {
+		if len(args) <= len(n.inline) {
+			n.args = n.inline[:len(args)]
+		} else {
+			n.args = make([]any, len(args))
+		}
+		copy(n.args, args)
+	}
+	tc, _ := ctx.(*taskContext)
+	if tc != nil {
+		n.group, n.parentTC = tc.group, tc
 		if tc.s == s {
 			n.hint = tc.proc
 		}
@@ -98,7 +109,8 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 		bad = n.group.abortError(s)
 	}
 	if bad != nil {
-		n.args = nil
+		n.dropArgs()
+		n.parentTC = nil
 		n.fail(bad)
 		return
 	}
@@ -130,7 +142,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 		n.deliver(d.Arg, res, d.Node.id, nil)
 	}
 	if n.state.Load() != stateEnded {
-		n.watch(ctx)
+		n.watch(ctx, tc)
 	}
 	if n.pending.Add(-1) == 0 {
 		n.ready(nil)
