@@ -57,12 +57,16 @@ func Fetch[T any](ctx context.Context, t *Task) (T, error) {
 
 // Wait waits for the task to end, failed or not, and returns nil; it returns
 // ctx.Err() if ctx ends first. Called inside a task with the context it was
-// handed, Wait gives the task's processor back while it waits.
+// handed, Wait gives the task's processor back while it waits, or, when
+// the task it waits for has not started yet, runs it itself.
 func (t *Task) Wait(ctx context.Context) error {
 	if t.node.Ended() {
 		return nil
 	}
 	ctx = orBackground(ctx)
+	if sched.RunInline(ctx, &t.node) {
+		return nil
+	}
 	resume := sched.Blocking(ctx)
 	defer resume()
 	select {

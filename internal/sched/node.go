@@ -68,8 +68,9 @@ type Node struct {
 	// node readied outside a runner starts there when it has room.
 	hint *proc
 
-	pending atomic.Int32  // inputs not yet delivered, plus one while Spawn runs
-	state   atomic.Uint32 // stateWaiting ... stateEnded
+	pending  atomic.Int32  // inputs not yet delivered, plus one while Spawn runs
+	state    atomic.Uint32 // stateWaiting ... stateEnded
+	queuedOn atomic.Pointer[proc] // the processor whose queue the node was put on
 
 	// Guarded by proc.mu of the processor it runs on.
 	proc             *proc

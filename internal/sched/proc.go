@@ -47,12 +47,26 @@ func (p *proc) startLocked(n *Node) {
 	p.running = n
 }
 
+// startInlineLocked makes n a running node of p that runs under the
+// occupancy of holder, on holder's goroutine.
+func (p *proc) startInlineLocked(n, holder *Node) {
+	if holder.holder != nil {
+		holder = holder.holder
+	}
+	n.proc, n.onProc, n.holder = p, true, holder
+	n.prevRun, n.nextRun = nil, p.running
+	if p.running != nil {
+		p.running.prevRun = n
+	}
+	p.running = n
+}
+
 // stopLocked gives back the occupancy of a node whose runner is done with it.
 func (p *proc) stopLocked(n *Node) {
-	if n.blocked == 0 {
+	if n.blocked == 0 && n.holder == nil {
 		p.give(n.occupancy())
 	}
-	n.onProc = false
+	n.onProc, n.holder = false, nil
 	if n.prevRun != nil {
 		n.prevRun.nextRun = n.nextRun
 	} else {
@@ -209,6 +223,10 @@ func (p *proc) block(n *Node) bool {
 		p.mu.Unlock()
 		return false
 	}
+	if n.holder != nil {
+		// Run inline: the processor to give back is the holder's.
+		n = n.holder
+	}
 	n.blocked++
 	var launch []*Node
 	if n.blocked == 1 {
@@ -226,6 +244,9 @@ func (p *proc) block(n *Node) bool {
 // nodes come before queued ones.
 func (p *proc) unblock(n *Node) {
 	p.mu.Lock()
+	if n.holder != nil {
+		n = n.holder
+	}
 	n.blocked--
 	if n.blocked > 0 || !n.onProc {
 		p.mu.Unlock()

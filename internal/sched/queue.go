@@ -34,19 +34,37 @@ func (q *readyQueue) push(n *Node) {
 	l.items = append(l.items, n)
 }
 
-// peek returns the first node, dropping nodes that ended while queued.
+// peek returns the first node, dropping nodes that are no longer queued:
+// they ended (cancelled) or a task that fetched them ran them inline.
 func (q *readyQueue) peek() *Node {
 	for i := range q.levels {
 		l := &q.levels[i]
 		for l.head < len(l.items) {
 			n := l.items[l.head]
-			if n.state.Load() != stateEnded {
+			if n.state.Load() == stateQueued {
 				return n
 			}
 			q.drop(l)
 		}
 	}
 	return nil
+}
+
+// trimTail drops the nodes at the end of each level that are no longer
+// queued. Tasks run inline by the task that fetches them are the ones it
+// just spawned, at the end: trimming keeps them from piling up while a
+// long recursion runs on one goroutine.
+func (q *readyQueue) trimTail() {
+	for i := range q.levels {
+		l := &q.levels[i]
+		for len(l.items) > l.head && l.items[len(l.items)-1].state.Load() != stateQueued {
+			l.items[len(l.items)-1] = nil
+			l.items = l.items[:len(l.items)-1]
+		}
+		if l.head == len(l.items) {
+			l.items, l.head = l.items[:0], 0
+		}
+	}
 }
 
 // pop removes the node that peek returned.

@@ -169,6 +169,7 @@ func (s *Scheduler) enqueue(n *Node, hint *proc) {
 		go p.run(n)
 		return
 	}
+	n.queuedOn.Store(p)
 	p.queue.push(n)
 	p.mu.Unlock()
 }
