@@ -155,6 +155,16 @@ func (s *Sig) Accepts(fn any, name string, i int, v any, from uint64) error {
 	return nil
 }
 
+// Fits reports whether Accepts would accept v, without making an error.
+func (s *Sig) Fits(i int, v any) bool {
+	p := s.Param(i)
+	if v == nil {
+		return Nillable(p)
+	}
+	vt := reflect.TypeOf(v)
+	return vt == p || vt.AssignableTo(p)
+}
+
 func nameOf(fn any, name string) string {
 	if name != "" {
 		return name

@@ -43,7 +43,7 @@ func (g *Group) add() {
 func (g *Group) done(n *Node) {
 	var failed *Failed
 	if _, f := n.Outcome(); f != nil {
-		failed = &Failed{Task: n.id, Name: n.Name(), Failure: f}
+		failed = &Failed{Task: n.ID(), Name: n.Name(), Failure: f}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

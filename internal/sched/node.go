@@ -54,7 +54,7 @@ type Dep struct {
 // results. The zero Node is ready for Spawn, which fills it in place, so
 // that the public handle and the node are one allocation.
 type Node struct {
-	id    uint64
+	id    atomic.Uint64 // given on first use: most tasks never need one
 	s     *Scheduler
 	fn    any
 	sig   *call.Sig
@@ -98,8 +98,16 @@ type Node struct {
 	stopWatch  func() bool  // ends the watch on a spawning context that is not a task's
 }
 
-// ID is the task's process-unique id.
-func (n *Node) ID() uint64 { return n.id }
+// ID is the task's process-unique id, given when first asked for.
+func (n *Node) ID() uint64 {
+	if id := n.id.Load(); id != 0 {
+		return id
+	}
+	if n.id.CompareAndSwap(0, nextID.Add(1)) {
+		return n.id.Load()
+	}
+	return n.id.Load()
+}
 
 // Name is the task's name: Options.Name, else the function's name.
 func (n *Node) Name() string {
@@ -138,11 +146,11 @@ func (n *Node) Outcome() (any, *Failure) {
 // Cancel fails the node with err (which should wrap context.Canceled) unless
 // it has ended; a running f sees its context cancelled.
 func (n *Node) Cancel(err error) {
-	n.finish(nil, &Failure{Origin: n.id, OriginName: n.Name(), Err: err}, nil)
+	n.finish(nil, &Failure{Origin: n.ID(), OriginName: n.Name(), Err: err}, nil)
 }
 
 func (n *Node) fail(err error) bool {
-	return n.finish(nil, &Failure{Origin: n.id, OriginName: n.Name(), Err: err}, nil)
+	return n.finish(nil, &Failure{Origin: n.ID(), OriginName: n.Name(), Err: err}, nil)
 }
 
 // end records the outcome unless the node has ended, and hands back the
@@ -184,8 +192,8 @@ func (n *Node) end(res any, f *Failure) (edges, bool) {
 	if f != nil && tc != nil {
 		tc.cancelWith(f.Err)
 	}
-	if f != nil && f.Origin == n.id && n.spec.AbortsGroup && n.group != nil {
-		n.group.Abort(n.s, Failed{Task: n.id, Name: n.Name(), Failure: f})
+	if f != nil && f.Origin == n.ID() && n.spec.AbortsGroup && n.group != nil {
+		n.group.Abort(n.s, Failed{Task: n.ID(), Name: n.Name(), Failure: f})
 	}
 	if prev != stateRunning {
 		n.release()
@@ -204,10 +212,10 @@ func (n *Node) finish(res any, f *Failure, readied *[]*Node) bool {
 	}
 	if f == nil {
 		if d := deps.first; d.n != nil {
-			d.n.deliver(d.arg, res, n.id, readied)
+			d.n.deliver(d.arg, res, n, readied)
 		}
 		for _, d := range deps.rest {
-			d.n.deliver(d.arg, res, n.id, readied)
+			d.n.deliver(d.arg, res, n, readied)
 		}
 		return true
 	}
@@ -242,17 +250,17 @@ func (n *Node) release() {
 		n.group.done(n)
 	}
 	n.ctx, n.parentTC = nil, nil
-	n.s.taskDone()
+	n.s.taskDone(n)
 }
 
 // deliver gives the node the result of the node from as its argument arg.
-func (n *Node) deliver(arg int, v any, from uint64, readied *[]*Node) {
+func (n *Node) deliver(arg int, v any, from *Node, readied *[]*Node) {
 	if n.state.Load() == stateEnded {
 		n.inputDone()
 		return
 	}
-	if err := n.sig.Accepts(n.fn, n.spec.Name, arg, v, from); err != nil {
-		n.fail(err)
+	if !n.sig.Fits(arg, v) {
+		n.fail(n.sig.Accepts(n.fn, n.spec.Name, arg, v, from.ID()))
 		n.inputDone()
 		return
 	}

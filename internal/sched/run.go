@@ -41,7 +41,7 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 		if n.Ended() || err == nil || try >= spec.Retries || errors.Is(err, context.Canceled) {
 			break
 		}
-		s.cfg.Logger.Debug("dagr: retrying task", "task", n.id, "name", n.Name(), "try", try+1, "err", err)
+		s.cfg.Logger.Debug("dagr: retrying task", "task", n.ID(), "name", n.Name(), "try", try+1, "err", err)
 	}
 	switch {
 	case n.Ended():
@@ -149,7 +149,7 @@ func (s *Scheduler) restore(p *proc, n *Node) (any, bool) {
 		v, hit, err = n.spec.Restore(tc)
 	}()
 	if err != nil {
-		s.cfg.Logger.Warn("dagr: restore failed; running the task", "task", n.id, "name", n.Name(), "err", err)
+		s.cfg.Logger.Warn("dagr: restore failed; running the task", "task", n.ID(), "name", n.Name(), "err", err)
 		return nil, false
 	}
 	return v, hit
@@ -171,6 +171,6 @@ func (s *Scheduler) checkpoint(p *proc, n *Node, res any) {
 		err = n.spec.Checkpoint(tc, res)
 	}()
 	if err != nil {
-		s.cfg.Logger.Warn("dagr: checkpoint failed", "task", n.id, "name", n.Name(), "err", err)
+		s.cfg.Logger.Warn("dagr: checkpoint failed", "task", n.ID(), "name", n.Name(), "err", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/dagr/dagr/internal/call"
 )
@@ -33,7 +34,7 @@ type Scheduler struct {
 	procs []*proc
 	rr    atomic.Uint32 // round robin over processors for nodes without a hint
 
-	live   atomic.Int64 // nodes not yet released
+	live   [liveShards]liveCount // nodes not yet released, spread so that the goroutines that spawn and those that finish nodes do not share a cache line
 	closed atomic.Bool
 
 	// foreign holds the nodes that depend on another scheduler's nodes:
@@ -43,6 +44,29 @@ type Scheduler struct {
 	foreign   map[*Node]struct{}
 	drainOnce sync.Once
 	drained   chan struct{}
+}
+
+const liveShards = 16
+
+type liveCount struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+// liveShard is where n is counted: by address, so that the node a goroutine
+// spawns and the one another releases are most likely counted apart.
+func (s *Scheduler) liveShard(n *Node) *atomic.Int64 {
+	return &s.live[uintptr(unsafe.Pointer(n))>>8%liveShards].n
+}
+
+// liveTotal is the number of nodes not yet released; it is exact once no
+// node is spawned any more.
+func (s *Scheduler) liveTotal() int64 {
+	var t int64
+	for i := range s.live {
+		t += s.live[i].n.Load()
+	}
+	return t
 }
 
 // New starts an engine.
@@ -75,7 +99,6 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	if spec == nil {
 		spec = DefaultSpec
 	}
-	n.id = nextID.Add(1)
 	n.s, n.fn, n.sig, n.spec = s, fn, sig, spec
 	n.args = args
 	if len(deps) > 0 && !owned {
@@ -95,7 +118,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	} else if g, ok := ctx.Value(groupKey{}).(*Group); ok {
 		n.group = g
 	}
-	s.live.Add(1)
+	s.liveShard(n).Add(1)
 	if n.group != nil {
 		n.group.add()
 	}
@@ -139,7 +162,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 			n.inputDone()
 			return
 		}
-		n.deliver(d.Arg, res, d.Node.id, nil)
+		n.deliver(d.Arg, res, d.Node, nil)
 	}
 	if n.state.Load() != stateEnded {
 		n.watch(ctx, tc)
@@ -215,9 +238,10 @@ func (s *Scheduler) forgetForeign(n *Node) {
 	s.foreignMu.Unlock()
 }
 
-// taskDone counts a released node.
-func (s *Scheduler) taskDone() {
-	if s.live.Add(-1) == 0 && s.closed.Load() {
+// taskDone counts n released.
+func (s *Scheduler) taskDone(n *Node) {
+	s.liveShard(n).Add(-1)
+	if s.closed.Load() && s.liveTotal() == 0 {
 		s.drainOnce.Do(func() { close(s.drained) })
 	}
 }
@@ -251,7 +275,7 @@ func (s *Scheduler) Close() {
 	for _, n := range running {
 		n.Cancel(errClosedCanceled)
 	}
-	if s.live.Load() == 0 {
+	if s.liveTotal() == 0 {
 		s.drainOnce.Do(func() { close(s.drained) })
 	}
 	<-s.drained
