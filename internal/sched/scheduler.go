@@ -48,9 +48,11 @@ type Scheduler struct {
 
 const liveShards = 16
 
+// liveCount fills two cache lines, so that neighbours never share one,
+// however the array is aligned.
 type liveCount struct {
 	n atomic.Int64
-	_ [56]byte
+	_ [120]byte
 }
 
 // liveShard is where n is counted: by address, so that the node a goroutine
