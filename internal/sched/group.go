@@ -102,7 +102,7 @@ func (g *Group) Abort(s *Scheduler, why Failed) bool {
 	var running []*Node
 	for _, p := range s.procs {
 		p.mu.Lock()
-		for n := p.running; n != nil; n = n.nextRun {
+		for _, n := range p.running {
 			if n.group == g {
 				running = append(running, n)
 			}

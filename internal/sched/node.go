@@ -33,15 +33,26 @@ type edge struct {
 // edges are a node's dependents: most nodes have one at most, kept inline.
 type edges struct {
 	first edge
-	rest  []edge
+	more  *[]edge
 }
 
 func (e *edges) add(x edge) {
-	if e.first.n == nil {
+	switch {
+	case e.first.n == nil:
 		e.first = x
-		return
+	case e.more == nil:
+		e.more = &[]edge{x}
+	default:
+		*e.more = append(*e.more, x)
 	}
-	e.rest = append(e.rest, x)
+}
+
+// rest returns the dependents after the first.
+func (e edges) rest() []edge {
+	if e.more == nil {
+		return nil
+	}
+	return *e.more
 }
 
 // Dep says that argument Arg of a spawned call is the result of Node.
@@ -68,32 +79,30 @@ type Node struct {
 	// node readied outside a runner starts there when it has room.
 	hint *proc
 
-	pending  atomic.Int32  // inputs not yet delivered, plus one while Spawn runs
-	state    atomic.Uint32 // stateWaiting ... stateEnded
-	queuedOn atomic.Pointer[proc] // the processor whose queue the node was put on
+	pending atomic.Int32  // inputs not yet delivered, plus one while Spawn runs
+	state   atomic.Uint32 // stateWaiting ... stateEnded
 
 	// Guarded by proc.mu of the processor it runs on.
-	proc             *proc
-	prevRun, nextRun *Node // the processor's list of running nodes
-	holder           *Node // the node whose occupancy this one runs under, when run inline by it
-	blocked          int32 // goroutines of f waiting in Fetch/Wait/Sync
-	onProc           bool  // started and not yet stopped by its runner
-	foreign          bool  // waits for a node of another scheduler (see Scheduler.foreign); set in Spawn
+	holder  *Node // the node whose occupancy this one runs under, when run inline by it
+	blocked int32 // goroutines of f waiting in Fetch/Wait/Sync
+	runIdx  int32 // index in proc.running
+	onProc  bool  // started and not yet stopped by its runner
 
-	// When spawned with a task's context, the node is one of that
-	// context's children, linked through sibPrev/sibNext under parentTC.mu,
-	// so that cancelling the context cancels it at no cost per child.
-	parentTC         *taskContext
-	sibPrev, sibNext *Node
+	foreign bool // waits for a node of another scheduler (see Scheduler.foreign); set in Spawn
+
+	// When spawned with a task's context (ctx is then a *taskContext), the
+	// node is one of that context's children, linked through
+	// sibPrev/sibNext under its mu, so that cancelling the context cancels
+	// it at no cost per child.
 	linked           bool
+	sibPrev, sibNext *Node
 
 	inline [2]any // the arguments, when the node owns them and they are few
 
 	mu         sync.Mutex
 	dependents edges
 	done       chan struct{}
-	result     any
-	failure    *Failure
+	result     any // the result, or the *Failure of a failed node
 	tc         *taskContext // the running try's context
 	stopWatch  func() bool  // ends the watch on a spawning context that is not a task's
 }
@@ -140,7 +149,14 @@ func (n *Node) Done() <-chan struct{} {
 func (n *Node) Outcome() (any, *Failure) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.result, n.failure
+	return outcome(n.result)
+}
+
+func outcome(r any) (any, *Failure) {
+	if f, ok := r.(*Failure); ok {
+		return nil, f
+	}
+	return r, nil
 }
 
 // Cancel fails the node with err (which should wrap context.Canceled) unless
@@ -168,12 +184,15 @@ func (n *Node) end(res any, f *Failure) (edges, bool) {
 			return edges{}, false
 		}
 		// Read before the node ends: once it has, it may be released.
-		ptc = n.parentTC
+		ptc, _ = n.ctx.(*taskContext)
 		if n.state.CompareAndSwap(prev, stateEnded) {
 			break
 		}
 	}
-	n.result, n.failure = res, f
+	n.result = res
+	if f != nil {
+		n.result = f
+	}
 	deps := n.dependents
 	n.dependents = edges{}
 	if n.done != nil {
@@ -214,7 +233,7 @@ func (n *Node) finish(res any, f *Failure, readied *[]*Node) bool {
 		if d := deps.first; d.n != nil {
 			d.n.deliver(d.arg, res, n, readied)
 		}
-		for _, d := range deps.rest {
+		for _, d := range deps.rest() {
 			d.n.deliver(d.arg, res, n, readied)
 		}
 		return true
@@ -229,13 +248,13 @@ func failAll(deps edges, f *Failure) {
 	if deps.first.n == nil {
 		return
 	}
-	work := append([]edge{deps.first}, deps.rest...)
+	work := append([]edge{deps.first}, deps.rest()...)
 	for len(work) > 0 {
 		e := work[len(work)-1]
 		work = work[:len(work)-1]
 		if more, ok := e.n.end(nil, f); ok && more.first.n != nil {
 			work = append(work, more.first)
-			work = append(work, more.rest...)
+			work = append(work, more.rest()...)
 		}
 		e.n.inputDone()
 	}
@@ -249,7 +268,7 @@ func (n *Node) release() {
 	if n.group != nil {
 		n.group.done(n)
 	}
-	n.ctx, n.parentTC = nil, nil
+	n.ctx = nil
 	n.s.taskDone(n)
 }
 
@@ -302,7 +321,8 @@ func (n *Node) addDependent(d *Node, arg int) (done bool, res any, f *Failure) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.state.Load() == stateEnded {
-		return true, n.result, n.failure
+		res, f := outcome(n.result)
+		return true, res, f
 	}
 	n.dependents.add(edge{d, arg})
 	return false, nil, nil

@@ -18,7 +18,7 @@ type proc struct {
 	queue   readyQueue
 	used    atomic.Uint32 // occupancy of the running nodes that are not blocked; written under mu, read anywhere
 	waiters []reacquirer  // blocked nodes waiting to take their occupancy back, first come first served
-	running *Node         // list of running nodes, through prevRun/nextRun
+	running []*Node       // the running nodes, each at its runIdx
 	closed  bool
 }
 
@@ -39,12 +39,13 @@ func (p *proc) give(occ uint32) { p.used.Add(-occ) }
 // startLocked makes n a running node of p.
 func (p *proc) startLocked(n *Node) {
 	p.take(n.occupancy())
-	n.proc, n.onProc = p, true
-	n.prevRun, n.nextRun = nil, p.running
-	if p.running != nil {
-		p.running.prevRun = n
-	}
-	p.running = n
+	n.onProc = true
+	p.addRunningLocked(n)
+}
+
+func (p *proc) addRunningLocked(n *Node) {
+	n.runIdx = int32(len(p.running))
+	p.running = append(p.running, n)
 }
 
 // startInlineLocked makes n a running node of p that runs under the
@@ -53,12 +54,8 @@ func (p *proc) startInlineLocked(n, holder *Node) {
 	if holder.holder != nil {
 		holder = holder.holder
 	}
-	n.proc, n.onProc, n.holder = p, true, holder
-	n.prevRun, n.nextRun = nil, p.running
-	if p.running != nil {
-		p.running.prevRun = n
-	}
-	p.running = n
+	n.onProc, n.holder = true, holder
+	p.addRunningLocked(n)
 }
 
 // stopLocked gives back the occupancy of a node whose runner is done with it.
@@ -67,15 +64,11 @@ func (p *proc) stopLocked(n *Node) {
 		p.give(n.occupancy())
 	}
 	n.onProc, n.holder = false, nil
-	if n.prevRun != nil {
-		n.prevRun.nextRun = n.nextRun
-	} else {
-		p.running = n.nextRun
-	}
-	if n.nextRun != nil {
-		n.nextRun.prevRun = n.prevRun
-	}
-	n.prevRun, n.nextRun = nil, nil
+	last := len(p.running) - 1
+	moved := p.running[last]
+	p.running[n.runIdx], moved.runIdx = moved, n.runIdx
+	p.running[last] = nil
+	p.running = p.running[:last]
 }
 
 // wakeWaitersLocked gives freed occupancy to blocked nodes first, and reports

@@ -113,7 +113,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	}
 	tc, _ := ctx.(*taskContext)
 	if tc != nil {
-		n.group, n.parentTC = tc.group, tc
+		n.group = tc.group
 		if tc.s == s {
 			n.hint = tc.proc
 		}
@@ -135,7 +135,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	}
 	if bad != nil {
 		n.dropArgs()
-		n.parentTC = nil
+		n.ctx = nil
 		n.fail(bad)
 		return
 	}
@@ -194,7 +194,6 @@ func (s *Scheduler) enqueue(n *Node, hint *proc) {
 		go p.run(n)
 		return
 	}
-	n.queuedOn.Store(p)
 	p.queue.push(n)
 	p.mu.Unlock()
 }
@@ -261,9 +260,7 @@ func (s *Scheduler) Close() {
 		p.mu.Lock()
 		p.closed = true
 		queued = append(queued, p.queue.drain()...)
-		for n := p.running; n != nil; n = n.nextRun {
-			running = append(running, n)
-		}
+		running = append(running, p.running...)
 		p.mu.Unlock()
 	}
 	s.foreignMu.Lock()
