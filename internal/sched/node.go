@@ -30,29 +30,48 @@ type edge struct {
 	arg int
 }
 
-// edges are a node's dependents: most nodes have one at most, kept inline.
+// edges are a node's dependents: most nodes have one at most, kept inline;
+// the others go in chunks of a few, one allocation each.
 type edges struct {
 	first edge
-	more  *[]edge
+	more  *edgeChunk
+}
+
+type edgeChunk struct {
+	e    [3]edge
+	n    int
+	next *edgeChunk
 }
 
 func (e *edges) add(x edge) {
 	switch {
 	case e.first.n == nil:
 		e.first = x
-	case e.more == nil:
-		e.more = &[]edge{x}
+	case e.more == nil || e.more.n == len(e.more.e):
+		e.more = &edgeChunk{e: [3]edge{x}, n: 1, next: e.more}
 	default:
-		*e.more = append(*e.more, x)
+		e.more.e[e.more.n] = x
+		e.more.n++
 	}
 }
 
-// rest returns the dependents after the first.
-func (e edges) rest() []edge {
-	if e.more == nil {
-		return nil
+// each calls f for every dependent.
+func (e edges) each(f func(edge)) {
+	if e.first.n == nil {
+		return
 	}
-	return *e.more
+	f(e.first)
+	for c := e.more; c != nil; c = c.next {
+		for _, x := range c.e[:c.n] {
+			f(x)
+		}
+	}
+}
+
+// appendTo appends every dependent to work.
+func (e edges) appendTo(work []edge) []edge {
+	e.each(func(x edge) { work = append(work, x) })
+	return work
 }
 
 // Dep says that argument Arg of a spawned call is the result of Node.
@@ -233,8 +252,10 @@ func (n *Node) finish(res any, f *Failure, readied *[]*Node) bool {
 		if d := deps.first; d.n != nil {
 			d.n.deliver(d.arg, res, n, readied)
 		}
-		for _, d := range deps.rest() {
-			d.n.deliver(d.arg, res, n, readied)
+		for c := deps.more; c != nil; c = c.next {
+			for _, d := range c.e[:c.n] {
+				d.n.deliver(d.arg, res, n, readied)
+			}
 		}
 		return true
 	}
@@ -248,13 +269,12 @@ func failAll(deps edges, f *Failure) {
 	if deps.first.n == nil {
 		return
 	}
-	work := append([]edge{deps.first}, deps.rest()...)
+	work := deps.appendTo(nil)
 	for len(work) > 0 {
 		e := work[len(work)-1]
 		work = work[:len(work)-1]
-		if more, ok := e.n.end(nil, f); ok && more.first.n != nil {
-			work = append(work, more.first)
-			work = append(work, more.rest()...)
+		if more, ok := e.n.end(nil, f); ok {
+			work = more.appendTo(work)
 		}
 		e.n.inputDone()
 	}
