@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Results says what a function returns.
@@ -43,6 +44,10 @@ type Sig struct {
 
 var sigCache sync.Map // reflect.Type -> *Sig or error
 
+// lastSig is the signature analysed last: programs spawn the same function
+// many times in a row, and this skips the map's hashing for them.
+var lastSig atomic.Pointer[Sig]
+
 // Analyze returns the signature of f, or an error saying why f cannot be a
 // task function.
 func Analyze(f any) (*Sig, error) {
@@ -53,10 +58,14 @@ func Analyze(f any) (*Sig, error) {
 	if t.Kind() == reflect.Func && reflect.ValueOf(f).IsNil() {
 		return nil, fmt.Errorf("dagr: the function to run is a nil %v", t)
 	}
+	if s := lastSig.Load(); s != nil && s.Type == t {
+		return s, nil
+	}
 	if v, ok := sigCache.Load(t); ok {
 		if err, bad := v.(error); bad {
 			return nil, err
 		}
+		lastSig.Store(v.(*Sig))
 		return v.(*Sig), nil
 	}
 	s, err := analyze(t)
