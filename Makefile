@@ -2,9 +2,11 @@
 
 .PHONY: test lint bench demo
 
-# The linter is pinned; go run fetches it through the module proxy without
-# adding it to go.mod.
+# The tools are pinned; go run fetches them through the module proxy
+# without adding them to go.mod.
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHSTAT = golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+BENCHCOUNT ?= 8
 
 test: lint
 	go test -race -count=1 ./...
@@ -18,8 +20,11 @@ lint:
 	fi
 	go run $(STATICCHECK) ./...
 
+# Every workload of bench/, dagr beside its baselines, BENCHCOUNT times;
+# the raw results go to bench.out and benchstat prints their medians.
 bench:
-	go test -run '^$$' -bench . ./bench/
+	go test -run '^$$' -bench . -count $(BENCHCOUNT) -timeout 60m ./bench/ | tee bench.out
+	go run $(BENCHSTAT) bench.out
 
 demo:
 	go run ./cmd/dagr demo
