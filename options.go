@@ -43,16 +43,10 @@ type Options struct {
 
 // spec resolves o against s's processors.
 func (s *Scheduler) spec(o *Options) (*sched.Spec, error) {
-	sp := &sched.Spec{
-		Name:       o.Name,
-		Priority:   o.Priority,
-		Retries:    o.Retries,
-		Timeout:    o.Timeout,
-		TimeUtil:   o.TimeUtil,
-		AllocUtil:  o.AllocUtil,
-		Restore:    o.Restore,
-		Checkpoint: o.Checkpoint,
-	}
+	sp := s.eng.NewSpec()
+	sp.Name, sp.Priority, sp.Retries, sp.Timeout = o.Name, o.Priority, o.Retries, o.Timeout
+	sp.TimeUtil, sp.AllocUtil = o.TimeUtil, o.AllocUtil
+	sp.Restore, sp.Checkpoint = o.Restore, o.Checkpoint
 	switch occ := o.Occupancy; {
 	case occ == 0:
 		sp.Occupancy = sched.FullOccupancy

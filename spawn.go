@@ -32,7 +32,7 @@ func Spawn(ctx context.Context, f any, args ...any) *Task {
 func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
 	ctx = orBackground(ctx)
 	t := new(Task)
-	spec := sched.DefaultSpec
+	spec := s.eng.DefaultSpec()
 	var bad error
 	if len(args) > 0 {
 		if o, ok := args[0].(Options); ok {

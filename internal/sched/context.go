@@ -37,7 +37,7 @@ type taskContext struct {
 	err        atomic.Pointer[error]
 	cause      error
 	done       chan struct{}
-	children   *Node                   // tasks spawned with tc, not yet ended, through Node.sibNext
+	children   *Node                  // tasks spawned with tc, not yet ended, through Node.sibNext
 	listeners  map[*listener]struct{} // contexts derived from tc
 }
 
@@ -48,7 +48,7 @@ type taskContextKey struct{}
 type schedulerKey struct{}
 
 func newTaskContext(n *Node, p *proc, timeout time.Duration) *taskContext {
-	tc := &taskContext{parent: n.ctx, s: n.s, group: n.group, proc: p}
+	tc := &taskContext{parent: n.ctx, s: n.sched(), group: n.group, proc: p}
 	if d, ok := n.ctx.Deadline(); ok {
 		tc.deadline = d
 	}

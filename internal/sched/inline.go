@@ -18,7 +18,7 @@ func RunInline(ctx context.Context, target *Node) bool {
 		return false
 	}
 	n := tc.node.Load()
-	if n == nil || target.s != n.s {
+	if n == nil || target.sched() != n.sched() {
 		return false
 	}
 	p := tc.proc
@@ -40,7 +40,7 @@ func RunInline(ctx context.Context, target *Node) bool {
 
 	var buf [4]*Node
 	readied := buf[:0]
-	n.s.execute(p, target, &readied)
+	p.s.execute(p, target, &readied)
 
 	p.mu.Lock()
 	p.stopLocked(target)
@@ -51,14 +51,14 @@ func RunInline(ctx context.Context, target *Node) bool {
 	p.queue.trimTail()
 	p.mu.Unlock()
 	for _, m := range readied {
-		m.s.enqueue(m, m.hintFor(p))
+		m.sched().enqueue(m, m.hintFor(p))
 	}
 	return true
 }
 
 // hintFor returns p as a placement hint if the node may use it.
 func (n *Node) hintFor(p *proc) *proc {
-	if p.s == n.s {
+	if p.s == n.sched() {
 		return p
 	}
 	return nil

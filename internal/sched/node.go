@@ -30,11 +30,11 @@ type edge struct {
 	arg int
 }
 
-// edges are a node's dependents: most nodes have one at most, kept inline;
+// edges are a node's dependents: most nodes have two at most, kept inline;
 // the others go in chunks of a few, one allocation each.
 type edges struct {
-	first edge
-	more  *edgeChunk
+	first, second edge
+	more          *edgeChunk
 }
 
 type edgeChunk struct {
@@ -47,6 +47,8 @@ func (e *edges) add(x edge) {
 	switch {
 	case e.first.n == nil:
 		e.first = x
+	case e.second.n == nil:
+		e.second = x
 	case e.more == nil || e.more.n == len(e.more.e):
 		e.more = &edgeChunk{e: [3]edge{x}, n: 1, next: e.more}
 	default:
@@ -61,6 +63,10 @@ func (e edges) each(f func(edge)) {
 		return
 	}
 	f(e.first)
+	if e.second.n == nil {
+		return
+	}
+	f(e.second)
 	for c := e.more; c != nil; c = c.next {
 		for _, x := range c.e[:c.n] {
 			f(x)
@@ -85,7 +91,6 @@ type Dep struct {
 // that the public handle and the node are one allocation.
 type Node struct {
 	id    atomic.Uint64 // given on first use: most tasks never need one
-	s     *Scheduler
 	fn    any
 	sig   *call.Sig
 	args  []any
@@ -94,9 +99,6 @@ type Node struct {
 
 	// ctx is the spawning context, until the node is released.
 	ctx context.Context
-	// hint is the processor of the task that spawned this one, if any: a
-	// node readied outside a runner starts there when it has room.
-	hint *proc
 
 	pending atomic.Int32  // inputs not yet delivered, plus one while Spawn runs
 	state   atomic.Uint32 // stateWaiting ... stateEnded
@@ -108,12 +110,16 @@ type Node struct {
 	onProc  bool  // started and not yet stopped by its runner
 
 	foreign bool // waits for a node of another scheduler (see Scheduler.foreign); set in Spawn
+	linked  bool // is a child of its spawning task context, guarded by that context's mu
+	// hint is 1 + the index of the processor of the task that spawned this
+	// one, or 0: a node readied outside a runner starts there if it has
+	// room. Set in Spawn.
+	hint int32
 
 	// When spawned with a task's context (ctx is then a *taskContext), the
 	// node is one of that context's children, linked through
 	// sibPrev/sibNext under its mu, so that cancelling the context cancels
 	// it at no cost per child.
-	linked           bool
 	sibPrev, sibNext *Node
 
 	inline [2]any // the arguments, when the node owns them and they are few
@@ -121,7 +127,7 @@ type Node struct {
 	mu         sync.Mutex
 	dependents edges
 	done       chan struct{}
-	result     any // the result, or the *Failure of a failed node
+	result     any          // the result, or the *Failure of a failed node
 	tc         *taskContext // the running try's context
 	stopWatch  func() bool  // ends the watch on a spawning context that is not a task's
 }
@@ -143,6 +149,17 @@ func (n *Node) Name() string {
 		return n.spec.Name
 	}
 	return call.Name(n.fn)
+}
+
+// sched is the node's scheduler.
+func (n *Node) sched() *Scheduler { return n.spec.owner }
+
+// hintProc is the processor the node's spawner ran on, if any.
+func (n *Node) hintProc() *proc {
+	if n.hint == 0 {
+		return nil
+	}
+	return n.sched().procs[n.hint-1]
 }
 
 // Ended reports whether the node has ended, failed or not.
@@ -231,7 +248,7 @@ func (n *Node) end(res any, f *Failure) (edges, bool) {
 		tc.cancelWith(f.Err)
 	}
 	if f != nil && f.Origin == n.ID() && n.spec.AbortsGroup && n.group != nil {
-		n.group.Abort(n.s, Failed{Task: n.ID(), Name: n.Name(), Failure: f})
+		n.group.Abort(n.sched(), Failed{Task: n.ID(), Name: n.Name(), Failure: f})
 	}
 	if prev != stateRunning {
 		n.release()
@@ -250,6 +267,9 @@ func (n *Node) finish(res any, f *Failure, readied *[]*Node) bool {
 	}
 	if f == nil {
 		if d := deps.first; d.n != nil {
+			d.n.deliver(d.arg, res, n, readied)
+		}
+		if d := deps.second; d.n != nil {
 			d.n.deliver(d.arg, res, n, readied)
 		}
 		for c := deps.more; c != nil; c = c.next {
@@ -283,13 +303,13 @@ func failAll(deps edges, f *Failure) {
 // release is called once, when the node has ended and no f of it runs.
 func (n *Node) release() {
 	if n.foreign {
-		n.s.forgetForeign(n)
+		n.sched().forgetForeign(n)
 	}
 	if n.group != nil {
 		n.group.done(n)
 	}
 	n.ctx = nil
-	n.s.taskDone(n)
+	n.sched().taskDone(n)
 }
 
 // deliver gives the node the result of the node from as its argument arg.
@@ -332,7 +352,7 @@ func (n *Node) ready(readied *[]*Node) {
 		*readied = append(*readied, n)
 		return
 	}
-	n.s.enqueue(n, n.hint)
+	n.sched().enqueue(n, n.hintProc())
 }
 
 // addDependent registers d as waiting for n's result as its argument arg,

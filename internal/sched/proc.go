@@ -184,8 +184,8 @@ func (y *yielder) tick() {
 func (p *proc) next(done *Node, readied []*Node) *Node {
 	var keep *Node
 	for _, m := range readied {
-		if m.s != p.s {
-			m.s.enqueue(m, nil) // readied by a node of another scheduler
+		if m.sched() != p.s {
+			m.sched().enqueue(m, nil) // readied by a node of another scheduler
 			continue
 		}
 		if keep == nil && m.spec.allows(p) {

@@ -30,9 +30,10 @@ type Config struct {
 
 // Scheduler runs nodes on the processors of this process.
 type Scheduler struct {
-	cfg   Config
-	procs []*proc
-	rr    atomic.Uint32 // round robin over processors for nodes without a hint
+	cfg         Config
+	defaultSpec *Spec
+	procs       []*proc
+	rr          atomic.Uint32 // round robin over processors for nodes without a hint
 
 	live   [liveShards]liveCount // nodes not yet released, spread so that the goroutines that spawn and those that finish nodes do not share a cache line
 	closed atomic.Bool
@@ -77,6 +78,7 @@ func New(cfg Config) *Scheduler {
 		cfg.Logger = slog.Default()
 	}
 	s := &Scheduler{cfg: cfg, drained: make(chan struct{})}
+	s.defaultSpec = s.NewSpec()
 	for i := range cfg.Procs {
 		s.procs = append(s.procs, &proc{s: s, index: i})
 	}
@@ -99,9 +101,13 @@ func (s *Scheduler) Closed() bool { return s.closed.Load() }
 // the node at once.
 func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, owned bool, deps []Dep, spec *Spec, bad error) {
 	if spec == nil {
-		spec = DefaultSpec
+		spec = s.defaultSpec
+	} else if spec.owner != s {
+		own := *spec
+		own.owner = s
+		spec = &own
 	}
-	n.s, n.fn, n.sig, n.spec = s, fn, sig, spec
+	n.fn, n.sig, n.spec = fn, sig, spec
 	n.args = args
 	if len(deps) > 0 && !owned {
 		if len(args) <= len(n.inline) {
@@ -115,7 +121,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	if tc != nil {
 		n.group = tc.group
 		if tc.s == s {
-			n.hint = tc.proc
+			n.hint = int32(tc.proc.index + 1)
 		}
 	} else if g, ok := ctx.Value(groupKey{}).(*Group); ok {
 		n.group = g
@@ -142,7 +148,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	n.ctx = ctx
 	n.pending.Store(int32(len(deps)) + 1)
 	for _, d := range deps {
-		if d.Node.s != s && !n.foreign {
+		if d.Node.sched() != s && !n.foreign {
 			n.foreign = true
 			s.foreignMu.Lock()
 			if s.foreign == nil {

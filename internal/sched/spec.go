@@ -30,10 +30,19 @@ type Spec struct {
 	// OnSuccess, if set, gets the result after Checkpoint and before any
 	// dependent or caller sees it (the lazy API's cache).
 	OnSuccess func(result any)
+
+	// owner is the scheduler whose processors Procs indexes: a node finds
+	// its scheduler here, which saves a pointer in every node.
+	owner *Scheduler
 }
 
-// DefaultSpec is the spec of a task spawned without options.
-var DefaultSpec = &Spec{Occupancy: FullOccupancy}
+// NewSpec returns a spec for s with the default options, to be filled in.
+func (s *Scheduler) NewSpec() *Spec {
+	return &Spec{Occupancy: FullOccupancy, owner: s}
+}
+
+// DefaultSpec is the spec of the tasks of s spawned without options.
+func (s *Scheduler) DefaultSpec() *Spec { return s.defaultSpec }
 
 func (s *Spec) allows(p *proc) bool {
 	if s.Procs == nil {
