@@ -111,6 +111,7 @@ type Node struct {
 
 	foreign bool // waits for a node of another scheduler (see Scheduler.foreign); set in Spawn
 	linked  bool // is a child of its spawning task context, guarded by that context's mu
+	endless bool // the spawning context can never end (its Done is nil); set in Spawn
 	// hint is 1 + the index of the processor of the task that spawned this
 	// one, or 0: a node readied outside a runner starts there if it has
 	// room. Set in Spawn.
@@ -374,9 +375,6 @@ func (n *Node) addDependent(d *Node, arg int) (done bool, res any, f *Failure) {
 func (n *Node) watch(ctx context.Context, tc *taskContext) {
 	if tc != nil {
 		tc.addChild(n)
-		return
-	}
-	if ctx.Done() == nil {
 		return
 	}
 	stop := context.AfterFunc(ctx, func() { n.Cancel(canceledBy(ctx)) })

@@ -13,7 +13,7 @@ import (
 func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 	spec := n.spec
 	err := n.group.abortError(s)
-	if err == nil && n.ctx.Err() != nil {
+	if err == nil && !n.endless && n.ctx.Err() != nil {
 		// The spawning context ended, and the watch that cancels the node
 		// has not run yet.
 		err = canceledBy(n.ctx)
@@ -33,7 +33,7 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 	}
 	for try := 0; !restored; try++ {
 		res, err = s.try(p, n, try == spec.Retries)
-		if n.ctx.Err() != nil {
+		if !n.endless && n.ctx.Err() != nil {
 			// The spawning context ended while f ran: whatever f
 			// returned, the task is cancelled.
 			err = canceledBy(n.ctx)

@@ -172,7 +172,9 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 		}
 		n.deliver(d.Arg, res, d.Node, nil)
 	}
-	if n.state.Load() != stateEnded {
+	if tc == nil && ctx.Done() == nil {
+		n.endless = true // nothing to watch, nor to check before and after f
+	} else if n.state.Load() != stateEnded {
 		n.watch(ctx, tc)
 	}
 	if n.pending.Add(-1) == 0 {
