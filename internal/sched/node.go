@@ -104,7 +104,6 @@ type Node struct {
 	state   atomic.Uint32 // stateWaiting ... stateEnded
 
 	// Guarded by proc.mu of the processor it runs on.
-	holder  *Node // the node whose occupancy this one runs under, when run inline by it
 	blocked int32 // goroutines of f waiting in Fetch/Wait/Sync
 	runIdx  int32 // index in proc.running
 	onProc  bool  // started and not yet stopped by its runner
@@ -199,6 +198,9 @@ func outcome(r any) (any, *Failure) {
 // Cancel fails the node with err (which should wrap context.Canceled) unless
 // it has ended; a running f sees its context cancelled.
 func (n *Node) Cancel(err error) {
+	if n.spec == nil {
+		return // the zero Task: never spawned
+	}
 	n.finish(nil, &Failure{Origin: n.ID(), OriginName: n.Name(), Err: err}, nil)
 }
 
@@ -248,8 +250,12 @@ func (n *Node) end(res any, f *Failure) (edges, bool) {
 	if f != nil && tc != nil {
 		tc.cancelWith(f.Err)
 	}
-	if f != nil && f.Origin == n.ID() && n.spec.AbortsGroup && n.group != nil {
+	if f != nil && n.group != nil && n.spec.AbortsGroup && f.Origin == n.ID() {
 		n.group.Abort(n.sched(), Failed{Task: n.ID(), Name: n.Name(), Failure: f})
+	}
+	if prev == stateQueued {
+		// Every input arrived, and no runner will read them now.
+		n.dropArgs()
 	}
 	if prev != stateRunning {
 		n.release()

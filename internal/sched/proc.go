@@ -50,22 +50,12 @@ func (p *proc) addRunningLocked(n *Node) {
 	p.running = append(p.running, n)
 }
 
-// startInlineLocked makes n a running node of p that runs under the
-// occupancy of holder, on holder's goroutine.
-func (p *proc) startInlineLocked(n, holder *Node) {
-	if holder.holder != nil {
-		holder = holder.holder
-	}
-	n.onProc, n.holder = true, holder
-	p.addRunningLocked(n)
-}
-
 // stopLocked gives back the occupancy of a node whose runner is done with it.
 func (p *proc) stopLocked(n *Node) {
-	if n.blocked == 0 && n.holder == nil {
+	if n.blocked == 0 {
 		p.give(n.occupancy())
 	}
-	n.onProc, n.holder = false, nil
+	n.onProc = false
 	last := len(p.running) - 1
 	moved := p.running[last]
 	p.running[n.runIdx], moved.runIdx = moved, n.runIdx
@@ -128,9 +118,22 @@ func (p *proc) run(n *Node) {
 	var buf [4]*Node
 	var y yielder
 	y.init()
+	var cur *Node // the node being executed
+	defer func() {
+		if cur != nil {
+			// f called runtime.Goexit, which ends this goroutine: fail the
+			// node, and hand what p has next to a new runner.
+			p.s.abandon(cur)
+			if next := p.next(cur, nil); next != nil {
+				go p.run(next)
+			}
+		}
+	}()
 	for n != nil {
 		readied := buf[:0]
+		cur = n
 		p.s.execute(p, n, &readied)
+		cur = nil
 		n = p.next(n, readied)
 		clear(buf[:])
 		y.tick()
@@ -262,10 +265,6 @@ func (p *proc) block(n *Node) bool {
 		p.mu.Unlock()
 		return false
 	}
-	if n.holder != nil {
-		// Run inline: the processor to give back is the holder's.
-		n = n.holder
-	}
 	n.blocked++
 	var launch []*Node
 	if n.blocked == 1 {
@@ -283,9 +282,6 @@ func (p *proc) block(n *Node) bool {
 // nodes come before queued ones.
 func (p *proc) unblock(n *Node) {
 	p.mu.Lock()
-	if n.holder != nil {
-		n = n.holder
-	}
 	n.blocked--
 	if n.blocked > 0 || !n.onProc {
 		p.mu.Unlock()

@@ -84,11 +84,29 @@ func (q *readyQueue) drop(l *level) {
 	switch {
 	case l.head == len(l.items):
 		l.items, l.head = l.items[:0], 0
+		if len(q.levels) > maxIdleLevels {
+			q.dropEmptyLevels()
+		}
 	case l.head > 1024 && l.head > len(l.items)/2:
 		m := copy(l.items, l.items[l.head:])
 		clear(l.items[m:])
 		l.items, l.head = l.items[:m], 0
 	}
+}
+
+// maxIdleLevels is how many priorities a queue keeps room for before it
+// drops its empty levels: a program may use a priority per task.
+const maxIdleLevels = 8
+
+func (q *readyQueue) dropEmptyLevels() {
+	kept := q.levels[:0]
+	for _, l := range q.levels {
+		if l.head < len(l.items) {
+			kept = append(kept, l)
+		}
+	}
+	clear(q.levels[len(kept):])
+	q.levels = kept
 }
 
 // drain removes and returns every queued node.

@@ -7,6 +7,16 @@ import (
 	"time"
 )
 
+// errGoexit is the error of a task whose f called runtime.Goexit.
+var errGoexit = errors.New("dagr: the task's function called runtime.Goexit")
+
+// abandon ends a node whose execution was cut short by runtime.Goexit.
+func (s *Scheduler) abandon(n *Node) {
+	n.fail(errGoexit)
+	n.dropArgs()
+	n.release()
+}
+
 // execute runs node n on processor p: Restore, then f with retries and
 // timeouts, then Checkpoint, and finishes the node unless it ended
 // meanwhile (cancelled, or timed out on its last try). It releases n.
@@ -125,7 +135,9 @@ func (s *Scheduler) call(n *Node, ctx context.Context) (res any, err error) {
 
 // hookContext is the context for Restore and Checkpoint.
 func (s *Scheduler) hookContext(p *proc, n *Node) (*taskContext, bool) {
-	tc := s.attach(p, n, n.spec.Timeout)
+	// Timeout bounds each try of f, not the hooks: their context has the
+	// spawning context's deadline only.
+	tc := s.attach(p, n, 0)
 	return tc, tc != nil
 }
 

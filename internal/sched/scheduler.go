@@ -95,10 +95,10 @@ func (s *Scheduler) NumProcs() int { return len(s.procs) }
 func (s *Scheduler) Closed() bool { return s.closed.Load() }
 
 // Spawn fills in n and starts it once its dependencies are done. args are
-// the call's arguments; deps name those that are other nodes' results.
-// Their slots are filled in place when owned says that args belongs to the
-// scheduler; otherwise the node keeps its own copy. bad, when not nil, fails
-// the node at once.
+// the call's arguments; deps name those that are other nodes' results,
+// whose slots are filled in place. owned says that args belongs to the
+// scheduler; otherwise the node keeps its own copy. bad, when not nil,
+// fails the node at once.
 func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, owned bool, deps []Dep, spec *Spec, bad error) {
 	if spec == nil {
 		spec = s.defaultSpec
@@ -109,7 +109,9 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	}
 	n.fn, n.sig, n.spec = fn, sig, spec
 	n.args = args
-	if len(deps) > 0 && !owned {
+	if !owned {
+		// The caller may reuse its slice: the node keeps a copy, in place
+		// when it is short.
 		if len(args) <= len(n.inline) {
 			n.args = n.inline[:len(args)]
 		} else {
@@ -155,7 +157,16 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 				s.foreign = make(map[*Node]struct{})
 			}
 			s.foreign[n] = struct{}{}
+			// Close reads the set after it marks the scheduler closed: a
+			// node that joins it later must see the mark.
+			closed := s.closed.Load()
 			s.foreignMu.Unlock()
+			if closed {
+				n.dropArgs()
+				n.ctx = nil
+				n.fail(ErrClosed)
+				return
+			}
 		}
 	}
 	for i, d := range deps {
