@@ -232,7 +232,7 @@ func TestRegressionCancelledQueuedTaskKeepsArgs(t *testing.T) {
 	gate := make(chan struct{})
 	defer close(gate)
 	dagr.Spawn(ctx, func() { <-gate }) // holds the only processor
-	type big struct{ b [1 << 20]byte }
+	type big [1 << 20]byte
 	arg := new(big)
 	w := weak.Make(arg)
 	tk := dagr.Spawn(ctx, func(*big) {}, arg)
