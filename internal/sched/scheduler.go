@@ -148,6 +148,9 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 		return
 	}
 	n.ctx = ctx
+	// Written before the node is published to its inputs: a write after
+	// that would share a cache line with the runners finishing them.
+	n.endless = tc == nil && ctx.Done() == nil
 	n.pending.Store(int32(len(deps)) + 1)
 	for _, d := range deps {
 		if d.Node.sched() != s && !n.foreign {
@@ -183,9 +186,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 		}
 		n.deliver(d.Arg, res, d.Node, nil)
 	}
-	if tc == nil && ctx.Done() == nil {
-		n.endless = true // nothing to watch, nor to check before and after f
-	} else if n.state.Load() != stateEnded {
+	if !n.endless && n.state.Load() != stateEnded {
 		n.watch(ctx, tc)
 	}
 	if n.pending.Add(-1) == 0 {
