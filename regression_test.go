@@ -2,6 +2,7 @@ package dagr_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -277,5 +278,56 @@ func TestRegressionConcurrentInlineOversubscribes(t *testing.T) {
 	h.Wait(context.Background())
 	if peak.Load() > 1 {
 		t.Fatalf("%d tasks ran at once on a scheduler with one processor", peak.Load())
+	}
+}
+
+// Inside a task, each task spawned in a Sync body used to cost a goroutine
+// (a watch on Sync's context) until it ended.
+func TestRegressionSyncInTaskNoGoroutinePerSpawn(t *testing.T) {
+	s, _ := dagr.New(dagr.Config{Procs: 1})
+	defer s.Close()
+	ctx := dagr.WithScheduler(context.Background(), s)
+	gate := make(chan struct{})
+	base := runtime.NumGoroutine()
+	peak := make(chan int, 1)
+	h := dagr.Spawn(ctx, func(ctx context.Context) error {
+		return dagr.Sync(ctx, func(ctx context.Context) error {
+			for range 1000 {
+				dagr.Spawn(ctx, func() { <-gate })
+			}
+			peak <- runtime.NumGoroutine()
+			close(gate)
+			return nil
+		})
+	})
+	if err := h.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-peak - base; n > 100 {
+		t.Errorf("%d goroutines for 1000 tasks spawned in a Sync body inside a task", n)
+	}
+}
+
+// Cancelling the task that runs a Sync body cancels what the body spawned.
+func TestRegressionSyncInTaskCancelReachesChildren(t *testing.T) {
+	s, _ := dagr.New(dagr.Config{Procs: 2})
+	defer s.Close()
+	ctx := dagr.WithScheduler(context.Background(), s)
+	spawned := make(chan *dagr.Task, 1)
+	h := dagr.Spawn(ctx, func(ctx context.Context) error {
+		return dagr.Sync(ctx, func(ctx context.Context) error {
+			spawned <- dagr.Spawn(ctx, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, dagr.Options{Occupancy: dagr.NoOccupancy})
+			return nil
+		})
+	}, dagr.Options{Occupancy: dagr.NoOccupancy})
+	child := <-spawned
+	h.Cancel()
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := child.Wait(wctx); err != nil {
+		t.Fatalf("the child of a cancelled task's Sync body never ended: %v", err)
+	}
+	if _, err := child.Fetch(wctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("child error %v, want context.Canceled", err)
 	}
 }

@@ -298,7 +298,37 @@ func SchedulerFrom(ctx context.Context) *Scheduler {
 
 // WithGroup returns a context whose spawns join g.
 func WithGroup(ctx context.Context, g *Group) context.Context {
-	return context.WithValue(ctx, groupKey{}, g)
+	return &groupContext{ctx, g}
+}
+
+// groupContext is a context whose spawns join a group (Sync, Compute). It
+// cannot be cancelled on its own, so a task spawned with one made from a
+// task's context is that context's child, at no cost, as if it had been
+// spawned with the task's context itself.
+type groupContext struct {
+	context.Context
+	g *Group
+}
+
+// Value answers the group key and passes the others on.
+func (c *groupContext) Value(key any) any {
+	if _, ok := key.(groupKey); ok {
+		return c.g
+	}
+	return c.Context.Value(key)
+}
+
+// spawnParent returns the task context that tasks spawned with ctx are
+// children of, if any: ctx itself, or the task context under a group's.
+func spawnParent(ctx context.Context) *taskContext {
+	switch c := ctx.(type) {
+	case *taskContext:
+		return c
+	case *groupContext:
+		tc, _ := c.Context.(*taskContext)
+		return tc
+	}
+	return nil
 }
 
 // CurrentThread returns the processor number (from 1) of the task that was

@@ -18,8 +18,8 @@ import "context"
 // and fetches them runs them like plain calls unless an idle processor
 // stole them first.
 func RunInline(ctx context.Context, target *Node) bool {
-	tc, ok := ctx.(*taskContext)
-	if !ok || target.state.Load() != stateQueued {
+	tc := spawnParent(ctx)
+	if tc == nil || target.state.Load() != stateQueued {
 		return false
 	}
 	n := tc.node.Load()

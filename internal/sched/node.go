@@ -223,7 +223,7 @@ func (n *Node) end(res any, f *Failure) (edges, bool) {
 			return edges{}, false
 		}
 		// Read before the node ends: once it has, it may be released.
-		ptc, _ = n.ctx.(*taskContext)
+		ptc = spawnParent(n.ctx)
 		if n.state.CompareAndSwap(prev, stateEnded) {
 			break
 		}

@@ -119,14 +119,17 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 		}
 		copy(n.args, args)
 	}
-	tc, _ := ctx.(*taskContext)
-	if tc != nil {
+	tc := spawnParent(ctx)
+	switch {
+	case ctx == context.Context(tc):
 		n.group = tc.group
-		if tc.s == s {
-			n.hint = int32(tc.proc.index + 1)
+	default:
+		if g, ok := ctx.Value(groupKey{}).(*Group); ok {
+			n.group = g
 		}
-	} else if g, ok := ctx.Value(groupKey{}).(*Group); ok {
-		n.group = g
+	}
+	if tc != nil && tc.s == s {
+		n.hint = int32(tc.proc.index + 1)
 	}
 	s.liveShard(n).Add(1)
 	if n.group != nil {
