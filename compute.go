@@ -174,6 +174,7 @@ func (c *computation) spec(th *Thunk) (*sched.Spec, error) {
 	}
 	spec, err := c.s.spec(&o)
 	spec.AbortsGroup = !c.opts.AllowErrors && !o.AllowError
+	spec.ErrorsFlow = !spec.AbortsGroup
 	if o.Cache {
 		s := c.s
 		spec.OnSuccess = func(v any) { th.store(s, v) }

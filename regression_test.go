@@ -331,3 +331,38 @@ func TestRegressionSyncInTaskCancelReachesChildren(t *testing.T) {
 		t.Errorf("child error %v, want context.Canceled", err)
 	}
 }
+
+// A thunk that fails because an eager task it takes failed aborts the
+// computation: that origin has no AllowError.
+func TestRegressionComputeAbortsOnEagerInputFailure(t *testing.T) {
+	s, _ := dagr.New(dagr.Config{Procs: 2})
+	defer s.Close()
+	ctx := dagr.WithScheduler(context.Background(), s)
+	errBad := errors.New("bad input")
+	ext := dagr.Spawn(ctx, func() (int, error) { return 0, errBad })
+	ext.Wait(ctx)
+	sawCancel := make(chan bool, 1)
+	a := dagr.Delayed(func(v int) int { return v }, ext)
+	b := dagr.Delayed(func(ctx context.Context) int {
+		select {
+		case <-ctx.Done():
+			sawCancel <- true
+		case <-time.After(10 * time.Second):
+			sawCancel <- false
+		}
+		return 1
+	}, dagr.Options{Occupancy: dagr.NoOccupancy})
+	_, err := dagr.Compute(ctx, dagr.Delayed(func(x, y int) int { return x + y }, a, b))
+	if !errors.Is(err, errBad) {
+		t.Fatalf("Compute error %v, want errBad", err)
+	}
+	// Compute has returned, so the slow branch has ended: either it never
+	// started, or it saw its context cancelled.
+	select {
+	case saw := <-sawCancel:
+		if !saw {
+			t.Error("the slow branch ran to its end: the failure did not abort the computation")
+		}
+	default:
+	}
+}

@@ -13,6 +13,9 @@ type Failure struct {
 	Origin     uint64
 	OriginName string
 	Err        error
+	// Flows says that the origin lets its failure flow downstream without
+	// aborting its group (a thunk with AllowError, or under AllowErrors).
+	Flows bool
 }
 
 // ErrClosed is wrapped by the errors of tasks spawned on, or cancelled by,

@@ -201,11 +201,11 @@ func (n *Node) Cancel(err error) {
 	if n.spec == nil {
 		return // the zero Task: never spawned
 	}
-	n.finish(nil, &Failure{Origin: n.ID(), OriginName: n.Name(), Err: err}, nil)
+	n.fail(err)
 }
 
 func (n *Node) fail(err error) bool {
-	return n.finish(nil, &Failure{Origin: n.ID(), OriginName: n.Name(), Err: err}, nil)
+	return n.finish(nil, &Failure{Origin: n.ID(), OriginName: n.Name(), Err: err, Flows: n.spec.ErrorsFlow}, nil)
 }
 
 // end records the outcome unless the node has ended, and hands back the
@@ -250,7 +250,10 @@ func (n *Node) end(res any, f *Failure) (edges, bool) {
 	if f != nil && tc != nil {
 		tc.cancelWith(f.Err)
 	}
-	if f != nil && n.group != nil && n.spec.AbortsGroup && f.Origin == n.ID() {
+	// A failure aborts the group of a node that aborts groups when the node
+	// is its origin, or when its origin does not let it flow (an eager task,
+	// say, whose result the node took).
+	if f != nil && n.group != nil && n.spec.AbortsGroup && (!f.Flows || f.Origin == n.ID()) {
 		n.group.Abort(n.sched(), Failed{Task: n.ID(), Name: n.Name(), Failure: f})
 	}
 	if prev == stateQueued {

@@ -27,6 +27,9 @@ type Spec struct {
 	// AbortsGroup makes the node's own failure abort its group (see
 	// Group.Abort): the lazy API's default for its thunks.
 	AbortsGroup bool
+	// ErrorsFlow marks the failures of which the node is the origin as
+	// flowing: they abort no group downstream (see Failure.Flows).
+	ErrorsFlow bool
 	// OnSuccess, if set, gets the result after Checkpoint and before any
 	// dependent or caller sees it (the lazy API's cache).
 	OnSuccess func(result any)
