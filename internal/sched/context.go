@@ -35,7 +35,6 @@ type taskContext struct {
 	detached   bool // f has returned
 	registered bool // a watch on parent is in place
 	err        atomic.Pointer[error]
-	cause      error
 	done       chan struct{}
 	children   *Node                  // tasks spawned with tc, not yet ended, through Node.sibNext
 	listeners  map[*listener]struct{} // contexts derived from tc
@@ -243,14 +242,15 @@ func (tc *taskContext) cancelWith(err error) {
 	tc.cancel(context.Canceled, err)
 }
 
-func (tc *taskContext) cancel(err, cause error) {
+// cancel ends tc with err (context.Canceled or DeadlineExceeded). The cause
+// is not kept: context.Cause of a task's context reports its Err.
+func (tc *taskContext) cancel(err, _ error) {
 	tc.mu.Lock()
 	if tc.err.Load() != nil {
 		tc.mu.Unlock()
 		return
 	}
 	tc.err.Store(&err)
-	tc.cause = cause
 	if tc.done != nil {
 		close(tc.done)
 	}
