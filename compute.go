@@ -79,6 +79,9 @@ func (s *Scheduler) Compute(ctx context.Context, t *Thunk, opts ...SchedulerOpti
 	if t == nil {
 		return nil, errors.New("dagr: Compute of a nil *Thunk")
 	}
+	if !t.made() {
+		return nil, errors.New("dagr: Compute of a *Thunk that Delayed did not make (a zero Thunk)")
+	}
 	var so SchedulerOptions
 	switch len(opts) {
 	case 0:
@@ -124,9 +127,7 @@ func (s *Scheduler) Compute(ctx context.Context, t *Thunk, opts ...SchedulerOpti
 		return nil, newTaskError(top.ID(), top.Name(), f)
 	}
 	if so.Checkpoint != nil {
-		if err := so.Checkpoint(ctx, res); err != nil {
-			s.log.Warn("dagr: checkpoint of a computation failed", "thunk", t.ID(), "name", t.Name(), "err", err)
-		}
+		s.checkpointComputation(ctx, t, so.Checkpoint, res)
 	}
 	return &Chunk{value: res, worker: MyID()}, nil
 }
@@ -144,6 +145,19 @@ func (s *Scheduler) restoreComputation(ctx context.Context, restore func(context
 		return nil, false
 	}
 	return v, ok
+}
+
+// checkpointComputation runs SchedulerOptions.Checkpoint; its error or panic
+// is logged, as a task's Checkpoint's is.
+func (s *Scheduler) checkpointComputation(ctx context.Context, t *Thunk, checkpoint func(context.Context, any) error, res any) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Warn("dagr: checkpoint of a computation panicked", "thunk", t.ID(), "name", t.Name(), "panic", r)
+		}
+	}()
+	if err := checkpoint(ctx, res); err != nil {
+		s.log.Warn("dagr: checkpoint of a computation failed", "thunk", t.ID(), "name", t.Name(), "err", err)
+	}
 }
 
 // computation is the scheduling state of one Compute.
@@ -261,6 +275,7 @@ func (c *computation) spawn(th *Thunk, tasks map[*Thunk]*Task, cached map[*Thunk
 			}
 		}
 	}
+	task.node.SetID(th.id)
 	c.s.eng.Spawn(&task.node, c.ctx, th.f, th.sig, args, true, deps, spec, bad)
 	return task
 }

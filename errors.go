@@ -3,6 +3,7 @@ package dagr
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dagr/dagr/internal/sched"
 )
@@ -38,15 +39,22 @@ func newTaskError(id uint64, name string, f *sched.Failure) *TaskError {
 
 // Error names the fetched task, the origin task when it is another one, and
 // holds the original message.
+//
+// The message is prefixed "dagr: " once: the original error's own prefix,
+// if it is one of dagr's errors, is dropped.
 func (e *TaskError) Error() string {
+	msg := "<nil>"
+	if e.Err != nil {
+		msg = strings.TrimPrefix(e.Err.Error(), "dagr: ")
+	}
 	if e.Origin == e.Task {
-		return fmt.Sprintf("dagr: task %d (%s) failed: %v", e.Task, e.Name, e.Err)
+		return fmt.Sprintf("dagr: task %d (%s) failed: %s", e.Task, e.Name, msg)
 	}
 	origin := e.originName
 	if origin == "" {
 		origin = "?"
 	}
-	return fmt.Sprintf("dagr: task %d (%s) failed because task %d (%s) failed: %v", e.Task, e.Name, e.Origin, origin, e.Err)
+	return fmt.Sprintf("dagr: task %d (%s) failed because task %d (%s) failed: %s", e.Task, e.Name, e.Origin, origin, msg)
 }
 
 // Unwrap returns the original error.

@@ -69,6 +69,9 @@ func bindArgs(sig *call.Sig, f any, args []any, deps []sched.Dep) (_ []any, owne
 			if a == nil {
 				return nil, false, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Task", i+1, call.Name(f))
 			}
+			if !a.node.Spawned() {
+				return nil, false, nil, fmt.Errorf("dagr: argument %d of %s is a *Task that Spawn did not make (a zero Task)", i+1, call.Name(f))
+			}
 			deps = append(deps, sched.Dep{Arg: i, Node: &a.node})
 		case *Chunk:
 			if a == nil {

@@ -2,6 +2,7 @@ package dagr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -58,26 +59,26 @@ func Fetch[T any](ctx context.Context, t *Task) (T, error) {
 // Wait waits for the task to end, failed or not, and returns nil; it returns
 // ctx.Err() if ctx ends first. Called inside a task with the context it was
 // handed, Wait gives the task's processor back while it waits, or, when
-// the task it waits for has not started yet, runs it itself.
+// the task it waits for is a child of that context that has not started
+// yet, runs it itself. A task that waits for itself gets an error at once,
+// and so does a wait on a nil or zero Task.
 func (t *Task) Wait(ctx context.Context) error {
+	if t == nil || !t.node.Spawned() {
+		return errNotSpawned(t)
+	}
 	if t.node.Ended() {
 		return nil
 	}
-	ctx = orBackground(ctx)
-	if sched.RunInline(ctx, &t.node) {
-		return nil
+	return sched.Wait(orBackground(ctx), &t.node)
+}
+
+// errNotSpawned is the error of a wait on a nil Task, or on one that Spawn
+// did not make.
+func errNotSpawned(t *Task) error {
+	if t == nil {
+		return errors.New("dagr: wait on a nil *Task")
 	}
-	resume := sched.Blocking(ctx)
-	defer resume()
-	select {
-	case <-t.node.Done():
-		return nil
-	case <-ctx.Done():
-		if t.node.Ended() {
-			return nil
-		}
-		return ctx.Err()
-	}
+	return errors.New("dagr: wait on a *Task that Spawn did not make (a zero Task)")
 }
 
 // Ready reports whether the task has ended, failed or not (Dagger's

@@ -3,9 +3,9 @@ package dagr
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/sched"
 )
 
 // Thunk is a call of the lazy API (Dagger's delayed): made by Delayed, it
@@ -26,15 +26,13 @@ type Thunk struct {
 	gen    uint64 // counts the values cached, so that a stale eviction is ignored
 }
 
-var nextThunkID atomic.Uint64
-
 // Delayed returns a thunk for the call f(args...) and runs nothing. An
 // argument of type *Thunk is a dependency, computed first; a *Task is a
 // dependency too, and a *Chunk stands for its value. If args[0] is an
 // Options, it is the thunk's options. The call is checked as Spawn checks
 // it; a bad call makes a thunk whose computation fails with that error.
 func Delayed(f any, args ...any) *Thunk {
-	t := &Thunk{id: nextThunkID.Add(1), f: f}
+	t := &Thunk{id: sched.NewID(), f: f}
 	if len(args) > 0 {
 		if o, ok := args[0].(Options); ok {
 			t.opts = &o
@@ -64,9 +62,15 @@ func checkLazyArgs(sig *call.Sig, f any, args []any) error {
 			if a == nil {
 				return fmt.Errorf("dagr: argument %d of %s is a nil *Thunk", i+1, name)
 			}
+			if !a.made() {
+				return fmt.Errorf("dagr: argument %d of %s is a *Thunk that Delayed did not make (a zero Thunk)", i+1, name)
+			}
 		case *Task:
 			if a == nil {
 				return fmt.Errorf("dagr: argument %d of %s is a nil *Task", i+1, name)
+			}
+			if !a.node.Spawned() {
+				return fmt.Errorf("dagr: argument %d of %s is a *Task that Spawn did not make (a zero Task)", i+1, name)
 			}
 		case *Chunk:
 			if a == nil {
@@ -84,7 +88,12 @@ func checkLazyArgs(sig *call.Sig, f any, args []any) error {
 	return nil
 }
 
-// ID returns the thunk's id, unique in this process.
+// made reports whether Delayed made t: false for the zero Thunk.
+func (t *Thunk) made() bool { return t.sig != nil || t.bad != nil }
+
+// ID returns the thunk's id, unique in this process among thunks and tasks.
+// The task that runs the thunk in a computation has this id too, so the
+// *TaskError of a failed computation names thunks by their ids.
 func (t *Thunk) ID() uint64 { return t.id }
 
 // Name returns Options.Name, or else the name of the thunk's function.

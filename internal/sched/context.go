@@ -22,13 +22,21 @@ import (
 // listens to tc (a task spawned with it, a derived context, Done) does tc
 // watch the spawning context itself.
 type taskContext struct {
-	parent   context.Context
+	parent context.Context
+	// values answers Value for the keys that are not the engine's: the
+	// parent, or, when the parent is (or wraps only) a task's context, that
+	// context's own values. A chain of nested tasks is then one step long
+	// for Value, however deep, as it is for the standard library's
+	// cancellation machinery, which asks Value when it attaches a child.
+	values   context.Context
 	s        *Scheduler
 	group    *Group
 	proc     *proc
 	node     atomic.Pointer[Node] // while this try's f runs
-	deadline time.Time
+	deadline time.Time            // the earliest of the parent's and the Timeout's
+	timeout  time.Time            // when the try's own Timeout passes, if it has one
 	timer    *time.Timer
+	depth    int32 // tasks this one runs inside of on its goroutine (see maxInlineDepth)
 
 	mu         sync.Mutex
 	expired    bool // the try's Timeout passed while its f ran
@@ -46,14 +54,18 @@ type groupKey struct{}
 type taskContextKey struct{}
 type schedulerKey struct{}
 
-func newTaskContext(n *Node, p *proc, timeout time.Duration) *taskContext {
-	tc := &taskContext{parent: n.ctx, s: n.sched(), group: n.group, proc: p}
+func newTaskContext(n *Node, p *proc, timeout time.Duration, depth int32) *taskContext {
+	tc := &taskContext{parent: n.ctx, values: n.ctx, s: n.sched(), group: n.group, proc: p, depth: depth}
+	if ptc := spawnParent(n.ctx); ptc != nil {
+		tc.values = ptc.values
+	}
 	if d, ok := n.ctx.Deadline(); ok {
 		tc.deadline = d
 	}
 	if timeout > 0 {
-		if d := time.Now().Add(timeout); tc.deadline.IsZero() || d.Before(tc.deadline) {
-			tc.deadline = d
+		tc.timeout = time.Now().Add(timeout)
+		if tc.deadline.IsZero() || tc.timeout.Before(tc.deadline) {
+			tc.deadline = tc.timeout
 		}
 	}
 	return tc
@@ -72,6 +84,9 @@ func (tc *taskContext) Err() error {
 	}
 	if tc.node.Load() != nil {
 		return nil
+	}
+	if !tc.timeout.IsZero() && !time.Now().Before(tc.timeout) {
+		return context.DeadlineExceeded
 	}
 	return tc.parent.Err()
 }
@@ -104,7 +119,7 @@ func (tc *taskContext) Value(key any) any {
 		}
 		return tc.group
 	}
-	return tc.parent.Value(key)
+	return tc.values.Value(key)
 }
 
 // AfterFunc lets contexts derived from tc (context.WithCancel and the like)
@@ -195,28 +210,44 @@ func (tc *taskContext) detach() (expired bool) {
 	tc.mu.Unlock()
 	if tc.timer != nil && !expired && !listened {
 		tc.timer.Stop()
+		tc.timer = nil // watchParentLocked starts another if something listens later
 	}
 	return expired
 }
 
-// watchParentLocked makes the parent's cancellation reach tc. The watch
-// holds tc weakly and is removed when tc is collected, so a long-lived
-// parent keeps nothing for tasks that ended.
+// watchParentLocked makes tc end when its parent does, and when its own
+// Timeout passes, for what listens to tc after its f returned. The watch on
+// the parent holds tc weakly and is removed when tc is collected, so a
+// long-lived parent keeps nothing for tasks that ended.
 func (tc *taskContext) watchParentLocked() {
 	if tc.registered {
 		return
 	}
 	tc.registered = true
+	if !tc.timeout.IsZero() && tc.timer == nil {
+		// detach stopped the try's timer, since nothing listened then.
+		tc.timer = time.AfterFunc(time.Until(tc.timeout), func() {
+			tc.cancel(context.DeadlineExceeded, nil)
+		})
+	}
 	parent := tc.parent
 	if parent.Done() == nil {
 		return
 	}
 	wp := weak.Make(tc)
-	stop := context.AfterFunc(parent, func() {
+	cancel := func() {
 		if t := wp.Value(); t != nil {
 			t.cancel(parent.Err(), context.Cause(parent))
 		}
-	})
+	}
+	var stop func() bool
+	if ptc := spawnParent(parent); ptc != nil {
+		// The parent is a task's context, or a group's over one, which
+		// ends when that task context does: listen to it directly.
+		stop = ptc.AfterFunc(cancel)
+	} else {
+		stop = context.AfterFunc(parent, cancel)
+	}
 	runtime.AddCleanup(tc, func(stop func() bool) { stop() }, stop)
 }
 
@@ -339,23 +370,3 @@ func CurrentThread(ctx context.Context) int {
 	}
 	return 0
 }
-
-// Blocking is called before a wait inside a task's f: when ctx is the
-// context of a running task, the task's processor is given back until the
-// returned function is called.
-func Blocking(ctx context.Context) (resume func()) {
-	tc := fromContext(ctx)
-	if tc == nil {
-		return noop
-	}
-	n := tc.node.Load()
-	if n == nil || n.occupancy() == 0 {
-		return noop
-	}
-	if !tc.proc.block(n) {
-		return noop
-	}
-	return func() { tc.proc.unblock(n) }
-}
-
-func noop() {}

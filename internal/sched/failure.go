@@ -31,7 +31,19 @@ var ErrNoProcessor = errors.New("dagr: no processor satisfies the task's options
 var errClosedCanceled = fmt.Errorf("%w: %w", ErrClosed, context.Canceled)
 
 // ErrCanceled is how a task cancelled by Cancel fails.
-var ErrCanceled = fmt.Errorf("dagr: task cancelled: %w", context.Canceled)
+var ErrCanceled = fmt.Errorf("task cancelled: %w", context.Canceled)
+
+// RetriesError is the error of a task whose every try failed: Err is the
+// last try's error.
+type RetriesError struct {
+	Tries int
+	Err   error
+}
+
+func (e *RetriesError) Error() string { return fmt.Sprintf("%v (after %d tries)", e.Err, e.Tries) }
+
+// Unwrap returns the last try's error.
+func (e *RetriesError) Unwrap() error { return e.Err }
 
 // canceledBy is the error of a task whose spawning context ended. It is a
 // cancellation (errors.Is(err, context.Canceled)) whatever ended ctx, and
@@ -41,16 +53,16 @@ func canceledBy(ctx context.Context) error {
 	err := ctx.Err()
 	if err == context.Canceled {
 		if cause := context.Cause(ctx); cause != nil && cause != err {
-			return fmt.Errorf("dagr: task cancelled: %w (cause: %w)", err, cause)
+			return fmt.Errorf("task cancelled: %w (cause: %w)", err, cause)
 		}
-		return fmt.Errorf("dagr: task cancelled: %w", err)
+		return fmt.Errorf("task cancelled: %w", err)
 	}
 	if cause := context.Cause(ctx); cause != nil && cause != err {
-		return fmt.Errorf("dagr: task cancelled: %w: %w (cause: %w)", context.Canceled, err, cause)
+		return fmt.Errorf("task cancelled: %w: %w (cause: %w)", context.Canceled, err, cause)
 	}
-	return fmt.Errorf("dagr: task cancelled: %w: %w", context.Canceled, err)
+	return fmt.Errorf("task cancelled: %w: %w", context.Canceled, err)
 }
 
 func timeoutError(d time.Duration) error {
-	return fmt.Errorf("dagr: task timed out after %v: %w", d, context.DeadlineExceeded)
+	return fmt.Errorf("task timed out after %v: %w", d, context.DeadlineExceeded)
 }

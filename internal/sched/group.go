@@ -95,7 +95,7 @@ func (g *Group) Abort(s *Scheduler, why Failed) bool {
 		return false
 	}
 	g.first = why
-	g.abortErr = fmt.Errorf("dagr: computation aborted because task %d (%s) failed: %w", why.Task, why.Name, context.Canceled)
+	g.abortErr = fmt.Errorf("computation aborted because task %d (%s) failed: %w", why.Task, why.Name, context.Canceled)
 	g.aborted.Store(true)
 	g.mu.Unlock()
 

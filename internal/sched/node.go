@@ -8,10 +8,44 @@ import (
 	"github.com/dagr/dagr/internal/call"
 )
 
-// The life of a node. A node is waiting for inputs, queued on a processor,
-// running, or ended. Ended is final; a node may end while its f still runs
-// (cancelled, or timed out on its last try): the runner then drops what f
-// returns.
+// The life of a node (the engine's rules; see also proc for the room of a
+// processor, and the locks below):
+//
+//	waiting --(last input)--> queued --(claimed)--> running --(end)--> ended
+//	   \______________________(end)____________________________/
+//
+// Waiting: Spawn made it, and its inputs are being delivered (pending
+// counts them, plus one while Spawn runs). Whoever delivers the last input
+// moves it to queued and puts it on a processor (Scheduler.enqueue).
+//
+// Queued: it is in a processor's ready queue, or in a runner's hands about
+// to be put there. A processor claims it (proc.claimLocked, the only move
+// from queued to running) when it has room: for a runner, a steal, or a
+// task that waits for it and runs it inline (Wait).
+//
+// Running: its claimer executes it (Scheduler.execute: Restore, f with its
+// retries and timeouts, Checkpoint) and it holds its share of the
+// processor.
+//
+// Ended: final. end() is the only way in, under n.mu, once; it records the
+// outcome, closes done and hands the dependents to its caller to notify. A
+// node may end while its f still runs (Cancel, its spawning context, a
+// Timeout on the last try, Close, a group's abort): such an interrupt gives
+// the node's share back at once (proc.freeShareLocked), and the runner drops
+// what f returns.
+//
+// Release (Node.release) comes once after the end, when no f of the node
+// runs: from end() itself when the node was not running, else from its
+// runner once execute returns. It drops the spawning context and counts the
+// node out of its group and out of its scheduler's live nodes.
+//
+// Locks: Node.mu guards dependents, done, result, tc and stopWatch; a
+// processor's mu guards its queue, waiters and running list, and the
+// blocked, runIdx, onProc and shareFreed fields of the nodes it runs; a task
+// context's mu guards its children (their sibling links) and listeners.
+// The only nesting is of task contexts: watchParentLocked takes the parent
+// task context's mu under the child's, so the order is child before parent.
+// No other of these locks is held while another is taken.
 const (
 	stateWaiting uint32 = iota
 	stateQueued
@@ -104,17 +138,19 @@ type Node struct {
 	state   atomic.Uint32 // stateWaiting ... stateEnded
 
 	// Guarded by proc.mu of the processor it runs on.
-	blocked int32 // goroutines of f waiting in Fetch/Wait/Sync
-	runIdx  int32 // index in proc.running
-	onProc  bool  // started and not yet stopped by its runner
+	blocked    int32 // goroutines of f waiting in Fetch/Wait/Sync
+	runIdx     int32 // index in proc.running
+	onProc     bool  // claimed and not yet stopped by its runner
+	shareFreed bool  // interrupted while running: it holds no share, and takes none again
 
 	foreign bool // waits for a node of another scheduler (see Scheduler.foreign); set in Spawn
 	linked  bool // is a child of its spawning task context, guarded by that context's mu
 	endless bool // the spawning context can never end (its Done is nil); set in Spawn
-	// hint is 1 + the index of the processor of the task that spawned this
-	// one, or 0: a node readied outside a runner starts there if it has
-	// room. Set in Spawn.
-	hint int32
+	// where is, until the node runs, 1 + the index of the processor of the
+	// task that spawned it, or 0: a node readied outside a runner starts
+	// there if it has room. From its claim on, it is -(1 + the index) of
+	// the processor it runs on, for an interrupt to find it.
+	where atomic.Int32
 
 	// When spawned with a task's context (ctx is then a *taskContext), the
 	// node is one of that context's children, linked through
@@ -143,6 +179,13 @@ func (n *Node) ID() uint64 {
 	return n.id.Load()
 }
 
+// NewID returns a fresh id from the sequence that tasks' ids come from, for
+// things that name tasks (a lazy thunk) to share it.
+func NewID() uint64 { return nextID.Add(1) }
+
+// SetID gives a node that Spawn has not filled in yet the id it will have.
+func (n *Node) SetID(id uint64) { n.id.Store(id) }
+
 // Name is the task's name: Options.Name, else the function's name.
 func (n *Node) Name() string {
 	if n.spec != nil && n.spec.Name != "" {
@@ -156,10 +199,19 @@ func (n *Node) sched() *Scheduler { return n.spec.owner }
 
 // hintProc is the processor the node's spawner ran on, if any.
 func (n *Node) hintProc() *proc {
-	if n.hint == 0 {
-		return nil
+	if w := n.where.Load(); w > 0 {
+		return n.sched().procs[w-1]
 	}
-	return n.sched().procs[n.hint-1]
+	return nil
+}
+
+// runningOn is the processor the node was claimed by, or nil if it has not
+// been (or the claim has not got that far: see proc.claimLocked).
+func (n *Node) runningOn() *proc {
+	if w := n.where.Load(); w < 0 {
+		return n.sched().procs[-w-1]
+	}
+	return nil
 }
 
 // Ended reports whether the node has ended, failed or not.
@@ -201,26 +253,43 @@ func (n *Node) Cancel(err error) {
 	if n.spec == nil {
 		return // the zero Task: never spawned
 	}
-	n.fail(err)
+	n.interrupt(err)
+}
+
+// Spawned reports whether Spawn filled n in: false for the zero Node.
+func (n *Node) Spawned() bool { return n.spec != nil }
+
+// interrupt fails the node from outside its runner (Cancel, a Timeout, a
+// group's abort, Close): a running node gives its share back at once.
+func (n *Node) interrupt(err error) {
+	if prev, ok := n.finish(nil, n.failure(err), nil); ok && prev == stateRunning {
+		if p := n.runningOn(); p != nil {
+			p.interrupted(n)
+		}
+	}
+}
+
+func (n *Node) failure(err error) *Failure {
+	return &Failure{Origin: n.ID(), OriginName: n.Name(), Err: err, Flows: n.spec.ErrorsFlow}
 }
 
 func (n *Node) fail(err error) bool {
-	return n.finish(nil, &Failure{Origin: n.ID(), OriginName: n.Name(), Err: err, Flows: n.spec.ErrorsFlow}, nil)
+	_, ok := n.finish(nil, n.failure(err), nil)
+	return ok
 }
 
 // end records the outcome unless the node has ended, and hands back the
 // dependents, which are the caller's to notify.
-func (n *Node) end(res any, f *Failure) (edges, bool) {
+func (n *Node) end(res any, f *Failure) (_ edges, prev uint32, ok bool) {
 	n.mu.Lock()
 	// A runner may move the node from queued to running without n.mu: the
 	// state's last value before ended decides who releases the node.
-	var prev uint32
 	var ptc *taskContext
 	for {
 		prev = n.state.Load()
 		if prev == stateEnded {
 			n.mu.Unlock()
-			return edges{}, false
+			return edges{}, prev, false
 		}
 		// Read before the node ends: once it has, it may be released.
 		ptc = spawnParent(n.ctx)
@@ -263,17 +332,17 @@ func (n *Node) end(res any, f *Failure) (edges, bool) {
 	if prev != stateRunning {
 		n.release()
 	}
-	return deps, true
+	return deps, prev, true
 }
 
 // finish ends the node and passes its outcome downstream: a result to each
 // dependent (collecting those it readies into readied, or queueing them when
 // readied is nil), a failure to every node below, at once and without
 // recursion.
-func (n *Node) finish(res any, f *Failure, readied *[]*Node) bool {
-	deps, ok := n.end(res, f)
+func (n *Node) finish(res any, f *Failure, readied *[]*Node) (prev uint32, ok bool) {
+	deps, prev, ok := n.end(res, f)
 	if !ok {
-		return false
+		return prev, false
 	}
 	if f == nil {
 		if d := deps.first; d.n != nil {
@@ -287,10 +356,10 @@ func (n *Node) finish(res any, f *Failure, readied *[]*Node) bool {
 				d.n.deliver(d.arg, res, n, readied)
 			}
 		}
-		return true
+		return prev, true
 	}
 	failAll(deps, f)
-	return true
+	return prev, true
 }
 
 // failAll fails every node below deps with f, with a worklist rather than
@@ -303,7 +372,7 @@ func failAll(deps edges, f *Failure) {
 	for len(work) > 0 {
 		e := work[len(work)-1]
 		work = work[:len(work)-1]
-		if more, ok := e.n.end(nil, f); ok {
+		if more, _, ok := e.n.end(nil, f); ok {
 			work = more.appendTo(work)
 		}
 		e.n.inputDone()

@@ -1,32 +1,49 @@
 package sched
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
-// proc is one processor (execution slot) of this process. It runs nodes
-// whose occupancies add up to at most FullOccupancy at a time. Nodes run on
-// runner goroutines: a runner that finishes a node goes on with the next
-// one (preferring a node that the finished one readied), so a goroutine is
-// started only when a processor has room and no runner to use it.
+// proc is one processor (execution slot) of this process.
+//
+// Its room is a weighted semaphore of FullOccupancy units. A running node
+// holds its occupancy, except while its f waits (blocked) and once it has
+// ended while f still runs (cancelled, timed out): then it holds nothing.
+// Two kinds of waiters want room: blocked nodes taking their share back
+// (waiters, first come first served, served first), then queued nodes (the
+// ready queue, by priority). As in golang.org/x/sync/semaphore, admission
+// stops at the first waiter that does not fit: letting smaller ones pass
+// would starve a large one for as long as small ones keep coming.
+//
+// Every change of room goes through the methods below, under mu: a node is
+// started by claimLocked, stopped by stopLocked, gives its share back and
+// takes it again through blockLocked and unblockLocked, gives it up for good
+// through freeShareLocked, and admitLocked hands the room that is free to
+// the waiters. The nodes that admitLocked starts need a runner each, which
+// the caller starts (launch) once it has unlocked mu.
+//
+// Nodes run on runner goroutines: a runner that finishes a node goes on
+// with the next one (preferring a node that the finished one readied), so a
+// goroutine is started only when a processor has room and no runner to use
+// it.
 type proc struct {
 	s     *Scheduler
 	index int // 0-based; the public thread number is index+1
 
 	mu      sync.Mutex
 	queue   readyQueue
-	used    atomic.Uint32 // occupancy of the running nodes that are not blocked; written under mu, read anywhere
-	waiters []reacquirer  // blocked nodes waiting to take their occupancy back, first come first served
+	queued  atomic.Int32  // queue.len(), readable without mu
+	used    atomic.Uint32 // occupancy held by running nodes; written under mu, read anywhere
+	waiters []reacquirer  // blocked nodes waiting to take their share back, in arrival order
 	running []*Node       // the running nodes, each at its runIdx
-	closed  bool
+	closed  bool          // Close has drained the queue: nothing new starts
 }
 
+// reacquirer is a blocked node waiting for room to take its share back.
 type reacquirer struct {
-	occ  uint32
-	wake chan struct{}
+	n    *Node
+	wake chan struct{} // closed when the share is taken for it, or not needed any more
 }
 
 // Thread is the processor's public number, from 1.
@@ -38,21 +55,29 @@ func (p *proc) take(occ uint32) { p.used.Add(occ) }
 
 func (p *proc) give(occ uint32) { p.used.Add(-occ) }
 
-// startLocked makes n a running node of p.
-func (p *proc) startLocked(n *Node) {
+// claimLocked moves a queued node to running on p, taking its share; it
+// reports false when the node is no longer queued.
+func (p *proc) claimLocked(n *Node) bool {
+	if !n.state.CompareAndSwap(stateQueued, stateRunning) {
+		return false
+	}
 	p.take(n.occupancy())
 	n.onProc = true
-	p.addRunningLocked(n)
-}
-
-func (p *proc) addRunningLocked(n *Node) {
 	n.runIdx = int32(len(p.running))
 	p.running = append(p.running, n)
+	n.where.Store(-int32(p.index + 1))
+	if n.state.Load() == stateEnded {
+		// Interrupted between the CAS and the line above: the interrupter
+		// did not know where n runs, and left its share to us.
+		p.freeShareLocked(n)
+	}
+	return true
 }
 
-// stopLocked gives back the occupancy of a node whose runner is done with it.
+// stopLocked ends the run of a node whose runner is done with it, giving
+// back what share it still holds.
 func (p *proc) stopLocked(n *Node) {
-	if n.blocked == 0 {
+	if n.blocked == 0 && !n.shareFreed {
 		p.give(n.occupancy())
 	}
 	n.onProc = false
@@ -63,14 +88,61 @@ func (p *proc) stopLocked(n *Node) {
 	p.running = p.running[:last]
 }
 
-// wakeWaitersLocked gives freed occupancy to blocked nodes first, and reports
-// whether none is left waiting.
+// freeShareLocked gives up for good the share of a running node that has
+// ended (cancelled, timed out) while its f still runs, so that what is
+// queued behind it does not wait for an f that may ignore its context.
+func (p *proc) freeShareLocked(n *Node) {
+	if !n.onProc || n.shareFreed {
+		return
+	}
+	n.shareFreed = true
+	if n.blocked == 0 {
+		p.give(n.occupancy())
+		return
+	}
+	// Blocked: its share is given back already, and it must not wait to
+	// take it again.
+	for i, w := range p.waiters {
+		if w.n == n {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			close(w.wake)
+			return
+		}
+	}
+}
+
+// blockLocked gives back the share of a running node whose f waits.
+func (p *proc) blockLocked(n *Node) {
+	n.blocked++
+	if n.blocked == 1 && !n.shareFreed {
+		p.give(n.occupancy())
+	}
+}
+
+// unblockLocked counts a wait of n's f over. When the last one is over, n
+// takes its share back, or returns a channel to wait on for room.
+func (p *proc) unblockLocked(n *Node) (wait chan struct{}) {
+	n.blocked--
+	if n.blocked > 0 || !n.onProc || n.shareFreed {
+		return nil
+	}
+	if len(p.waiters) == 0 && p.fits(n.occupancy()) {
+		p.take(n.occupancy())
+		return nil
+	}
+	wait = make(chan struct{})
+	p.waiters = append(p.waiters, reacquirer{n, wait})
+	return wait
+}
+
+// wakeWaitersLocked gives free room to blocked nodes, in arrival order, and
+// reports whether none is left waiting.
 func (p *proc) wakeWaitersLocked() bool {
-	for len(p.waiters) > 0 && p.fits(p.waiters[0].occ) {
+	for len(p.waiters) > 0 && p.fits(p.waiters[0].n.occupancy()) {
 		w := p.waiters[0]
 		p.waiters[0] = reacquirer{}
 		p.waiters = p.waiters[1:]
-		p.take(w.occ)
+		p.take(w.n.occupancy())
 		close(w.wake)
 	}
 	return len(p.waiters) == 0
@@ -81,29 +153,46 @@ func (p *proc) takeLocked() *Node {
 	for {
 		n := p.queue.peek()
 		if n == nil || !p.fits(n.occupancy()) {
+			p.syncQueued()
 			return nil
 		}
 		p.queue.pop()
-		if n.state.CompareAndSwap(stateQueued, stateRunning) {
-			p.startLocked(n)
+		p.syncQueued()
+		if p.claimLocked(n) {
 			return n
 		}
 	}
 }
 
-// fillLocked starts every queued node that fits beside the running ones; the
-// caller starts a runner for each.
-func (p *proc) fillLocked() []*Node {
-	var out []*Node
-	if len(p.waiters) > 0 {
+// admitLocked hands the free room to the waiters: blocked nodes first, then
+// queued ones. It returns the queued nodes it started; the caller starts a
+// runner for each (see launch) once it has unlocked mu.
+func (p *proc) admitLocked() []*Node {
+	if !p.wakeWaitersLocked() || p.closed {
 		return nil
 	}
+	var out []*Node
 	for {
 		n := p.takeLocked()
 		if n == nil {
 			return out
 		}
 		out = append(out, n)
+	}
+}
+
+// pushLocked queues a ready node.
+func (p *proc) pushLocked(n *Node) {
+	p.queue.push(n)
+	p.syncQueued()
+}
+
+// syncQueued publishes the queue's length, to p.queued and to the
+// scheduler's total, after a change under mu.
+func (p *proc) syncQueued() {
+	l := int32(p.queue.len())
+	if old := p.queued.Swap(l); old != l {
+		p.s.queued.Add(int64(l - old))
 	}
 }
 
@@ -116,8 +205,6 @@ func (p *proc) launch(ns []*Node) {
 // run is a runner: it runs n, then whatever p has next.
 func (p *proc) run(n *Node) {
 	var buf [4]*Node
-	var y yielder
-	y.init()
 	var cur *Node // the node being executed
 	defer func() {
 		if cur != nil {
@@ -132,58 +219,16 @@ func (p *proc) run(n *Node) {
 	for n != nil {
 		readied := buf[:0]
 		cur = n
-		p.s.execute(p, n, &readied)
+		p.s.execute(p, n, &readied, 0)
 		cur = nil
 		n = p.next(n, readied)
 		clear(buf[:])
-		y.tick()
-	}
-}
-
-// yielder lets a runner give its OS thread to other goroutines now and
-// then. A runner goes from task to task without returning to the Go
-// scheduler; when Go preempts another runner (for the garbage collector,
-// say), that runner could otherwise wait for this one's forced preemption,
-// some 10 ms, in the middle of its task. The clock is read every batch
-// tasks, batch adapting to the tasks' length, so that short tasks pay
-// almost nothing and long ones yield after each.
-type yielder struct {
-	start     time.Time
-	lastCheck time.Duration
-	lastYield time.Duration
-	count     int
-	batch     int
-}
-
-const (
-	yieldEvery = 50 * time.Microsecond
-	maxBatch   = 64
-)
-
-func (y *yielder) init() {
-	y.start, y.batch = time.Now(), 1
-}
-
-func (y *yielder) tick() {
-	if y.count++; y.count < y.batch {
-		return
-	}
-	now := time.Since(y.start)
-	if now-y.lastCheck > yieldEvery/4 {
-		y.batch = max(1, y.batch/2)
-	} else {
-		y.batch = min(maxBatch, y.batch*2)
-	}
-	y.count, y.lastCheck = 0, now
-	if now-y.lastYield >= yieldEvery {
-		y.lastYield = now
-		runtime.Gosched()
 	}
 }
 
 // next is called by the runner that finished done. It queues the nodes done
-// readied, keeping the first for itself when p may run it, frees done's
-// occupancy and returns the node to run next, if any.
+// readied, keeping the first for itself when p may run it, stops done and
+// returns the node to run next, if any.
 func (p *proc) next(done *Node, readied []*Node) *Node {
 	var keep *Node
 	for _, m := range readied {
@@ -205,8 +250,7 @@ func (p *proc) next(done *Node, readied []*Node) *Node {
 		if keep != nil {
 			head := p.queue.peek()
 			if (head == nil || head.spec.Priority <= keep.spec.Priority) && p.fits(keep.occupancy()) &&
-				keep.state.CompareAndSwap(stateQueued, stateRunning) {
-				p.startLocked(keep)
+				p.claimLocked(keep) {
 				next, keep = keep, nil
 			}
 		}
@@ -214,8 +258,8 @@ func (p *proc) next(done *Node, readied []*Node) *Node {
 			next = p.takeLocked()
 		}
 	}
-	launch := p.fillLocked()
-	idle := p.used.Load() == 0 && p.queue.peek() == nil
+	launch := p.admitLocked()
+	idle := p.used.Load() == 0 && p.queue.len() == 0
 	p.mu.Unlock()
 
 	p.launch(launch)
@@ -229,23 +273,31 @@ func (p *proc) next(done *Node, readied []*Node) *Node {
 }
 
 // steal takes the first queued node of another processor that p may run.
+// Only processors with something queued are locked, so that an idle
+// processor costs nothing per task however many processors there are.
 func (p *proc) steal() *Node {
+	if p.s.queued.Load() == 0 {
+		return nil
+	}
 	procs := p.s.procs
 	for i := 1; i < len(procs); i++ {
 		q := procs[(p.index+i)%len(procs)]
+		if q.queued.Load() == 0 {
+			continue
+		}
 		q.mu.Lock()
 		n := q.queue.peek()
 		if n == nil || !n.spec.allows(p) {
+			q.syncQueued()
 			q.mu.Unlock()
 			continue
 		}
 		q.queue.pop()
+		q.syncQueued()
 		q.mu.Unlock()
 
 		p.mu.Lock()
-		if !p.closed && len(p.waiters) == 0 && p.fits(n.occupancy()) &&
-			n.state.CompareAndSwap(stateQueued, stateRunning) {
-			p.startLocked(n)
+		if !p.closed && len(p.waiters) == 0 && p.fits(n.occupancy()) && p.claimLocked(n) {
 			p.mu.Unlock()
 			return n
 		}
@@ -256,7 +308,7 @@ func (p *proc) steal() *Node {
 	return nil
 }
 
-// block gives back the occupancy of a running node whose f waits, so that
+// block gives back the share of a running node whose f waits, so that
 // other nodes may run meanwhile. It reports false, doing nothing, when the
 // runner is already done with n (a goroutine of f outlived it).
 func (p *proc) block(n *Node) bool {
@@ -265,35 +317,29 @@ func (p *proc) block(n *Node) bool {
 		p.mu.Unlock()
 		return false
 	}
-	n.blocked++
-	var launch []*Node
-	if n.blocked == 1 {
-		p.give(n.occupancy())
-		if p.wakeWaitersLocked() && !p.closed {
-			launch = p.fillLocked()
-		}
-	}
+	p.blockLocked(n)
+	launch := p.admitLocked()
 	p.mu.Unlock()
 	p.launch(launch)
 	return true
 }
 
-// unblock takes the occupancy back, waiting for room if need be; blocked
-// nodes come before queued ones.
+// unblock takes the share back, waiting for room if need be; blocked nodes
+// come before queued ones.
 func (p *proc) unblock(n *Node) {
 	p.mu.Lock()
-	n.blocked--
-	if n.blocked > 0 || !n.onProc {
-		p.mu.Unlock()
-		return
-	}
-	if len(p.waiters) == 0 && p.fits(n.occupancy()) {
-		p.take(n.occupancy())
-		p.mu.Unlock()
-		return
-	}
-	wake := make(chan struct{})
-	p.waiters = append(p.waiters, reacquirer{n.occupancy(), wake})
+	wait := p.unblockLocked(n)
 	p.mu.Unlock()
-	<-wake
+	if wait != nil {
+		<-wait
+	}
+}
+
+// interrupted gives up the share of n, which ended while it ran on p.
+func (p *proc) interrupted(n *Node) {
+	p.mu.Lock()
+	p.freeShareLocked(n)
+	launch := p.admitLocked()
+	p.mu.Unlock()
+	p.launch(launch)
 }

@@ -15,7 +15,7 @@ func TestQueueDropsEmptyLevels(t *testing.T) {
 	for q.peek() != nil {
 		q.pop()
 	}
-	if len(q.levels) > 16 {
-		t.Fatalf("the empty queue still has %d levels", len(q.levels))
+	if len(q.heap) > 0 || len(q.byPrio) > 0 {
+		t.Fatalf("the empty queue still has %d levels", len(q.heap))
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // errGoexit is the error of a task whose f called runtime.Goexit.
-var errGoexit = errors.New("dagr: the task's function called runtime.Goexit")
+var errGoexit = errors.New("the task's function called runtime.Goexit")
 
 // abandon ends a node whose execution was cut short by runtime.Goexit.
 func (s *Scheduler) abandon(n *Node) {
@@ -20,7 +20,10 @@ func (s *Scheduler) abandon(n *Node) {
 // execute runs node n on processor p: Restore, then f with retries and
 // timeouts, then Checkpoint, and finishes the node unless it ended
 // meanwhile (cancelled, or timed out on its last try). It releases n.
-func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
+//
+// depth is the number of tasks that this goroutine runs n inside of (see
+// maxInlineDepth).
+func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node, depth int32) {
 	spec := n.spec
 	err := n.group.abortError(s)
 	if err == nil && !n.endless && n.ctx.Err() != nil {
@@ -39,10 +42,12 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 		restored bool
 	)
 	if spec.Restore != nil {
-		res, restored = s.restore(p, n)
+		res, restored = s.restore(p, n, depth)
 	}
+	tries := 0
 	for try := 0; !restored; try++ {
-		res, err = s.try(p, n, try == spec.Retries)
+		tries++
+		res, err = s.try(p, n, try == spec.Retries, depth)
 		if !n.endless && n.ctx.Err() != nil {
 			// The spawning context ended while f ran: whatever f
 			// returned, the task is cancelled.
@@ -59,11 +64,14 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 		if f := s.cfg.FailureOf(err); f != nil {
 			n.finish(nil, f, nil)
 		} else {
+			if tries > 1 {
+				err = &RetriesError{Tries: tries, Err: err}
+			}
 			n.fail(err)
 		}
 	default:
 		if spec.Checkpoint != nil && !restored {
-			s.checkpoint(p, n, res)
+			s.checkpoint(p, n, res, depth)
 		}
 		if spec.OnSuccess != nil {
 			spec.OnSuccess(res)
@@ -76,12 +84,12 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node) {
 
 // try runs f once. A try with a Timeout fails with a timeout error once it
 // passes; on the last try the node fails at once, without waiting for f.
-func (s *Scheduler) try(p *proc, n *Node, last bool) (res any, err error) {
+func (s *Scheduler) try(p *proc, n *Node, last bool, depth int32) (res any, err error) {
 	spec := n.spec
 	var ctx context.Context
 	var tc *taskContext
 	if n.sig.TakesCtx || spec.Timeout > 0 {
-		if tc = s.attach(p, n, spec.Timeout); tc == nil {
+		if tc = s.attach(p, n, spec.Timeout, depth); tc == nil {
 			return nil, nil // ended before the try began
 		}
 		ctx = tc
@@ -99,8 +107,8 @@ func (s *Scheduler) try(p *proc, n *Node, last bool) (res any, err error) {
 
 // attach makes a context for a try and lets the node's cancellation reach
 // it; it returns nil if the node has ended.
-func (s *Scheduler) attach(p *proc, n *Node, timeout time.Duration) *taskContext {
-	tc := newTaskContext(n, p, timeout)
+func (s *Scheduler) attach(p *proc, n *Node, timeout time.Duration, depth int32) *taskContext {
+	tc := newTaskContext(n, p, timeout, depth)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.state.Load() == stateEnded {
@@ -134,15 +142,15 @@ func (s *Scheduler) call(n *Node, ctx context.Context) (res any, err error) {
 }
 
 // hookContext is the context for Restore and Checkpoint.
-func (s *Scheduler) hookContext(p *proc, n *Node) (*taskContext, bool) {
+func (s *Scheduler) hookContext(p *proc, n *Node, depth int32) (*taskContext, bool) {
 	// Timeout bounds each try of f, not the hooks: their context has the
 	// spawning context's deadline only.
-	tc := s.attach(p, n, 0)
+	tc := s.attach(p, n, 0, depth)
 	return tc, tc != nil
 }
 
-func (s *Scheduler) restore(p *proc, n *Node) (any, bool) {
-	tc, ok := s.hookContext(p, n)
+func (s *Scheduler) restore(p *proc, n *Node, depth int32) (any, bool) {
+	tc, ok := s.hookContext(p, n, depth)
 	if !ok {
 		return nil, true // ended: nothing to run
 	}
@@ -167,8 +175,8 @@ func (s *Scheduler) restore(p *proc, n *Node) (any, bool) {
 	return v, hit
 }
 
-func (s *Scheduler) checkpoint(p *proc, n *Node, res any) {
-	tc, ok := s.hookContext(p, n)
+func (s *Scheduler) checkpoint(p *proc, n *Node, res any, depth int32) {
+	tc, ok := s.hookContext(p, n, depth)
 	if !ok {
 		return
 	}

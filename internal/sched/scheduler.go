@@ -34,6 +34,7 @@ type Scheduler struct {
 	defaultSpec *Spec
 	procs       []*proc
 	rr          atomic.Uint32 // round robin over processors for nodes without a hint
+	queued      atomic.Int64  // nodes in the processors' queues (stale ones included), for idle runners to know whether to steal
 
 	live   [liveShards]liveCount // nodes not yet released, spread so that the goroutines that spawn and those that finish nodes do not share a cache line
 	closed atomic.Bool
@@ -129,7 +130,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 		}
 	}
 	if tc != nil && tc.s == s {
-		n.hint = int32(tc.proc.index + 1)
+		n.where.Store(int32(tc.proc.index + 1))
 	}
 	s.liveShard(n).Add(1)
 	if n.group != nil {
@@ -208,16 +209,14 @@ func (s *Scheduler) enqueue(n *Node, hint *proc) {
 		return
 	}
 	if p.queue.peek() == nil && len(p.waiters) == 0 && p.fits(n.occupancy()) {
-		if !n.state.CompareAndSwap(stateQueued, stateRunning) {
-			p.mu.Unlock()
-			return
-		}
-		p.startLocked(n)
+		claimed := p.claimLocked(n)
 		p.mu.Unlock()
-		go p.run(n)
+		if claimed {
+			go p.run(n)
+		}
 		return
 	}
-	p.queue.push(n)
+	p.pushLocked(n)
 	p.mu.Unlock()
 }
 
