@@ -95,12 +95,27 @@ func (s *Scheduler) Compute(ctx context.Context, t *Thunk, opts ...SchedulerOpti
 			return &Chunk{value: v, worker: MyID()}, nil
 		}
 	}
-	if v, ok := t.cachedValue(); ok {
-		s.cache.Touch(t)
-		return &Chunk{value: v, worker: MyID()}, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("dagr: Compute of %v: %w", t, err)
+	for {
+		if v, ok := t.cachedValue(); ok {
+			s.cache.Touch(t)
+			return &Chunk{value: v, worker: MyID()}, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("dagr: Compute of %v: %w", t, err)
+		}
+		// A thunk that caches is computed by one Compute at a time: the
+		// others wait for its result instead of computing it again.
+		landed, leader := t.takeOff()
+		if leader {
+			defer t.land()
+			break
+		}
+		resume := sched.Blocking(ctx)
+		select {
+		case <-landed:
+		case <-ctx.Done():
+		}
+		resume()
 	}
 
 	c := &computation{s: s, opts: so, group: &sched.Group{Ctx: ctx}}

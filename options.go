@@ -53,7 +53,8 @@ func (s *Scheduler) spec(o *Options) (*sched.Spec, error) {
 	case occ == NoOccupancy:
 		sp.Occupancy = 0
 	case occ > 0 && occ <= 1:
-		sp.Occupancy = uint32(max(1, math.Round(occ*sched.FullOccupancy)))
+		// Rounded down, so that k tasks of 1/k fit on one processor.
+		sp.Occupancy = uint32(max(1, math.Floor(occ*sched.FullOccupancy)))
 	default:
 		return sp, fmt.Errorf("dagr: Options.Occupancy is %v; it must be in (0, 1], or NoOccupancy", occ)
 	}

@@ -23,7 +23,8 @@ type Thunk struct {
 	mu     sync.Mutex
 	cached bool
 	value  any
-	gen    uint64 // counts the values cached, so that a stale eviction is ignored
+	gen    uint64        // counts the values cached, so that a stale eviction is ignored
+	flight chan struct{} // while a Compute of a caching thunk runs; closed when it returns
 }
 
 // Delayed returns a thunk for the call f(args...) and runs nothing. An
@@ -115,6 +116,33 @@ func (t *Thunk) cachedValue() (any, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.value, t.cached
+}
+
+// takeOff makes the caller the one Compute of a caching thunk, unless
+// another runs: then it returns a channel closed when that one returns. A
+// thunk that does not cache always takes off.
+func (t *Thunk) takeOff() (landed <-chan struct{}, leader bool) {
+	if t.opts == nil || !t.opts.Cache {
+		return nil, true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.flight != nil {
+		return t.flight, false
+	}
+	t.flight = make(chan struct{})
+	return nil, true
+}
+
+// land ends the Compute that took off.
+func (t *Thunk) land() {
+	if t.opts == nil || !t.opts.Cache {
+		return
+	}
+	t.mu.Lock()
+	close(t.flight)
+	t.flight = nil
+	t.mu.Unlock()
 }
 
 // store caches v, counting it against s's cache bound unless the thunk

@@ -5,8 +5,10 @@
 package sched
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -44,8 +46,10 @@ type Scheduler struct {
 	// Nodes that wait only for this scheduler's nodes fail as those do.
 	foreignMu sync.Mutex
 	foreign   map[*Node]struct{}
-	drainOnce sync.Once
-	drained   chan struct{}
+	// Close waits for the live nodes to drain; drainWaiters are the Close
+	// calls waiting, each for the count to fall to its slack.
+	drainMu      sync.Mutex
+	drainWaiters []drainWaiter
 }
 
 const liveShards = 16
@@ -78,7 +82,7 @@ func New(cfg Config) *Scheduler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Scheduler{cfg: cfg, drained: make(chan struct{})}
+	s := &Scheduler{cfg: cfg}
 	s.defaultSpec = s.NewSpec()
 	for i := range cfg.Procs {
 		s.procs = append(s.procs, &proc{s: s, index: i})
@@ -264,24 +268,65 @@ func (s *Scheduler) forgetForeign(n *Node) {
 // taskDone counts n released.
 func (s *Scheduler) taskDone(n *Node) {
 	s.liveShard(n).Add(-1)
-	if s.closed.Load() && s.liveTotal() == 0 {
-		s.drainOnce.Do(func() { close(s.drained) })
+	if s.closed.Load() {
+		s.notifyDrained()
 	}
 }
 
-// Close fails the queued nodes, cancels the running ones, and returns once
-// every node of the scheduler has been released. Nodes spawned afterwards
-// fail with ErrClosed.
-func (s *Scheduler) Close() {
-	if s.closed.Swap(true) {
-		<-s.drained
+// drainWaiter is a Close waiting until at most slack nodes are live: the
+// nodes that its own goroutine executes, which cannot end before it returns.
+type drainWaiter struct {
+	slack int64
+	done  chan struct{}
+}
+
+// notifyDrained wakes the Close calls whose wait is over.
+func (s *Scheduler) notifyDrained() {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
+	if len(s.drainWaiters) == 0 {
 		return
 	}
+	live := s.liveTotal()
+	kept := s.drainWaiters[:0]
+	for _, w := range s.drainWaiters {
+		if live <= w.slack {
+			close(w.done)
+			continue
+		}
+		kept = append(kept, w)
+	}
+	clear(s.drainWaiters[len(kept):])
+	s.drainWaiters = kept
+}
+
+// Close fails the queued nodes, cancels the running ones, and returns once
+// every node of the scheduler has been released, but for the ones that the
+// calling goroutine executes: Close called from a task's f does not wait
+// for that task (nor for the tasks that run it inline). Nodes spawned
+// afterwards fail with ErrClosed. Close may be called any number of times,
+// from anywhere; each call waits as the first does.
+func (s *Scheduler) Close() {
+	w := drainWaiter{slack: int64(executingHere()), done: make(chan struct{})}
+	s.drainMu.Lock()
+	s.drainWaiters = append(s.drainWaiters, w)
+	s.drainMu.Unlock()
+	if !s.closed.Swap(true) {
+		s.cancelAll()
+	}
+	s.notifyDrained()
+	<-w.done
+}
+
+// cancelAll stops every processor, fails the queued nodes and the nodes
+// that wait for another scheduler's, and cancels the running ones.
+func (s *Scheduler) cancelAll() {
 	var queued, running []*Node
 	for _, p := range s.procs {
 		p.mu.Lock()
 		p.closed = true
 		queued = append(queued, p.queue.drain()...)
+		p.syncQueued()
 		running = append(running, p.running...)
 		p.mu.Unlock()
 	}
@@ -296,8 +341,20 @@ func (s *Scheduler) Close() {
 	for _, n := range running {
 		n.Cancel(errClosedCanceled)
 	}
-	if s.liveTotal() == 0 {
-		s.drainOnce.Do(func() { close(s.drained) })
-	}
-	<-s.drained
 }
+
+// executingHere counts the nodes that the calling goroutine is executing:
+// a runner's, and those it runs inline inside it. Go gives no goroutine an
+// identity, so they are counted on its stack; only Close asks.
+func executingHere() int {
+	buf := make([]byte, 16<<10)
+	for {
+		n := runtime.Stack(buf, false)
+		if n < len(buf) || len(buf) >= 64<<20 {
+			return bytes.Count(buf[:n], executeFrame)
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+var executeFrame = []byte("dagr/internal/sched.(*Scheduler).execute(")
