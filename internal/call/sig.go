@@ -73,8 +73,10 @@ func Analyze(f any) (*Sig, error) {
 		sigCache.Store(t, err)
 		return nil, err
 	}
-	sigCache.Store(t, s)
-	return s, nil
+	// Two goroutines may analyse a new type at once: both get the first
+	// one's result, so that a type has one *Sig.
+	v, _ := sigCache.LoadOrStore(t, s)
+	return v.(*Sig), nil
 }
 
 func analyze(t reflect.Type) (*Sig, error) {

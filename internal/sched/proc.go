@@ -51,9 +51,19 @@ func (p *proc) Thread() int { return p.index + 1 }
 
 func (p *proc) fits(occ uint32) bool { return p.used.Load()+occ <= FullOccupancy }
 
-func (p *proc) take(occ uint32) { p.used.Add(occ) }
+// take and give change the room under mu, and keep the scheduler's set of
+// idle processors in step.
+func (p *proc) take(occ uint32) {
+	if occ > 0 && p.used.Add(occ) == occ {
+		p.s.idle.remove(p.index)
+	}
+}
 
-func (p *proc) give(occ uint32) { p.used.Add(-occ) }
+func (p *proc) give(occ uint32) {
+	if occ > 0 && p.used.Add(-occ) == 0 {
+		p.s.idle.add(p.index)
+	}
+}
 
 // claimLocked moves a queued node to running on p, taking its share; it
 // reports false when the node is no longer queued.
@@ -96,19 +106,19 @@ func (p *proc) freeShareLocked(n *Node) {
 		return
 	}
 	n.shareFreed = true
-	if n.blocked == 0 {
-		p.give(n.occupancy())
-		return
+	if n.blocked > 0 {
+		return // its share is given back already, and it will not take it again
 	}
-	// Blocked: its share is given back already, and it must not wait to
-	// take it again.
 	for i, w := range p.waiters {
 		if w.n == n {
+			// Its wait is over and it waits for room to take its share
+			// back: it holds nothing, and need not wait any more.
 			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 			close(w.wake)
 			return
 		}
 	}
+	p.give(n.occupancy())
 }
 
 // blockLocked gives back the share of a running node whose f waits.

@@ -37,6 +37,7 @@ type Scheduler struct {
 	procs       []*proc
 	rr          atomic.Uint32 // round robin over processors for nodes without a hint
 	queued      atomic.Int64  // nodes in the processors' queues (stale ones included), for idle runners to know whether to steal
+	idle        bitset        // processors with no share taken, so that placement finds one without a scan
 
 	live   [liveShards]liveCount // nodes not yet released, spread so that the goroutines that spawn and those that finish nodes do not share a cache line
 	closed atomic.Bool
@@ -84,8 +85,10 @@ func New(cfg Config) *Scheduler {
 	}
 	s := &Scheduler{cfg: cfg}
 	s.defaultSpec = s.NewSpec()
+	s.idle = newBitset(cfg.Procs)
 	for i := range cfg.Procs {
 		s.procs = append(s.procs, &proc{s: s, index: i})
+		s.idle.add(i)
 	}
 	return s
 }
@@ -225,22 +228,27 @@ func (s *Scheduler) enqueue(n *Node, hint *proc) {
 }
 
 // place picks the processor for a ready node: the hint (where its input was
-// computed, or where its spawner runs) when it has room, else any allowed
-// processor with room, else the hint, else the next allowed one in turn.
-// Room is read without locks: placement is a heuristic, and idle processors
-// steal what lands on busy ones.
+// computed, or where its spawner runs) when it has room, else an idle
+// processor, else one with room (looking at a bounded number of them), else
+// the hint, else the next allowed one in turn. Room is read without locks:
+// placement is a heuristic, and runners with nothing to do steal.
 func (s *Scheduler) place(n *Node, hint *proc) *proc {
 	occ := n.occupancy()
-	roomy := func(p *proc) bool { return p.fits(occ) }
 	spec := n.spec
-	if hint != nil && spec.allows(hint) && roomy(hint) {
+	if hint != nil && spec.allows(hint) && hint.fits(occ) {
 		return hint
 	}
 	start := int(s.rr.Add(1))
 	if spec.Procs == nil {
-		for i := range s.procs {
-			if p := s.procs[(start+i)%len(s.procs)]; roomy(p) {
-				return p
+		if i, ok := s.idle.find(start % len(s.procs)); ok {
+			return s.procs[i]
+		}
+		if occ < FullOccupancy {
+			// No processor is idle: one that is partly used may have room.
+			for i := range min(len(s.procs), maxPlaceProbes) {
+				if p := s.procs[(start+i)%len(s.procs)]; p.fits(occ) {
+					return p
+				}
 			}
 		}
 		if hint != nil {
@@ -249,7 +257,7 @@ func (s *Scheduler) place(n *Node, hint *proc) *proc {
 		return s.procs[start%len(s.procs)]
 	}
 	for i := range spec.Procs {
-		if p := s.procs[spec.Procs[(start+i)%len(spec.Procs)]]; roomy(p) {
+		if p := s.procs[spec.Procs[(start+i)%len(spec.Procs)]]; p.fits(occ) {
 			return p
 		}
 	}
@@ -258,6 +266,10 @@ func (s *Scheduler) place(n *Node, hint *proc) *proc {
 	}
 	return s.procs[spec.Procs[start%len(spec.Procs)]]
 }
+
+// maxPlaceProbes bounds the processors that place looks at for room, so
+// that the cost of a task does not grow with the number of processors.
+const maxPlaceProbes = 64
 
 func (s *Scheduler) forgetForeign(n *Node) {
 	s.foreignMu.Lock()
