@@ -104,7 +104,10 @@
 // dropped. After Cancel, or a cancel of the spawning context,
 // errors.Is(err, context.Canceled) holds for the error; when the spawning
 // context's deadline passed, errors.Is(err, context.DeadlineExceeded) does.
-// Cancel on a task that has ended does nothing.
+// Cancel on a task that has ended does nothing. A cancelled task gives its
+// share of the processor back at once, as in Dagger: an f that ignores its
+// context does not hold up the tasks queued behind it (though its goroutine
+// runs on until f returns).
 //
 //	ctx, cancel := context.WithCancel(ctx)
 //	t := dagr.Spawn(ctx, crawl, "https://example.com")
@@ -116,6 +119,9 @@
 // as well.
 //
 //	t := dagr.Spawn(ctx, crawl, dagr.Options{Timeout: 5 * time.Second}, url)
+//
+// With Retries, the error of a task whose every try failed is the last
+// try's, and its message says how many tries ran.
 //
 // # Structured waiting
 //
@@ -162,6 +168,21 @@
 // when the scheduler closes. It carries the parent's Timeout deadline, if
 // any.
 //
+// When a task fetches (or waits for) a child that has not started yet, it
+// runs the child itself, on its own goroutine, as a plain call, unless an
+// idle processor took the child first: nested spawning costs little more
+// than a function call. Only the task's own children are run so, since they
+// are cancelled with it: a Fetch whose context ends returns as soon as the
+// child it runs notices its own context. Recursion of any depth is fine (a
+// goroutine runs at most a few hundred nested tasks; deeper ones get
+// goroutines of their own). A task that fetches itself fails at once.
+//
+// If a child that its parent runs inline calls [runtime.Goexit] (as
+// testing's t.FailNow does), it ends the goroutine it shares with its
+// parent: the parent's f ends too, and the parent fails with the child's
+// failure (its Origin is the child) instead of seeing that failure in
+// Fetch.
+//
 // # Options
 //
 // An [Options] value as the first argument after f is the task's options,
@@ -177,12 +198,17 @@
 //   - Single, Scope: where the task may run (see Processors and scopes).
 //   - Occupancy: the share of one processor the task takes while it runs.
 //     0 (unset) means 1, a whole processor; a value in (0, 1] lets several
-//     tasks share one; [NoOccupancy] (Dagger's occupancy of 0) is for tasks
-//     that mostly wait, on I/O or timers, and takes no share at all.
+//     tasks share one (k tasks of 1/k fit at once); [NoOccupancy] (Dagger's
+//     occupancy of 0) is for tasks that mostly wait, on I/O or timers, and
+//     takes no share at all. A processor admits waiting tasks in order and
+//     stops at the first that does not fit, so a task of a large share is
+//     not starved by small ones queued after it.
 //   - Retries: run f again, up to this many times, after an error or a
 //     panic; a cancellation is not retried.
 //   - Timeout: cancel each try of f after this long.
-//   - Priority: among the ready tasks of a processor, higher runs first.
+//   - Priority: among the ready tasks of a processor, higher runs first;
+//     tasks of one priority run in the order they became ready. Any number
+//     of priorities may be used: each costs O(log priorities in use).
 //   - Restore: runs before the first try; when it reports ok, f does not run
 //     and its result is the task's. Checkpoint: runs after f succeeds,
 //     before anyone sees the result. Their errors are logged, not fatal.
@@ -278,7 +304,9 @@
 // GOMAXPROCS. Inside a task, the context it was handed carries the task's
 // scheduler. [New] makes a scheduler of one's own, [WithScheduler] puts it
 // in a context, and [Scheduler.Close] cancels what still runs, waits for
-// it, and makes later spawns fail with an error wrapping [ErrClosed].
+// it, and makes later spawns fail with an error wrapping [ErrClosed]. A task
+// may close its own scheduler: Close then waits for every task but the one
+// that called it.
 // Several schedulers may live side by side in one process.
 //
 //	s, err := dagr.New(dagr.Config{Procs: 4})
