@@ -80,9 +80,11 @@ var defaultScheduler = sync.OnceValue(func() *Scheduler {
 func Default() *Scheduler { return defaultScheduler() }
 
 // Close cancels the tasks that are queued or running, waits until every
-// task of s has ended and no f of it still runs, and returns. Tasks spawned
-// on s afterwards fail with an error wrapping ErrClosed. Close may be called
-// more than once.
+// task of s has ended and no f of it still runs, and returns. Called from a
+// task's f, it does not wait for that task (nor for the tasks running it
+// inline, see Task.Wait). Tasks spawned on s afterwards fail with an error
+// wrapping ErrClosed. Close may be called more than once, and each call
+// waits as the first does.
 func (s *Scheduler) Close() error {
 	s.eng.Close()
 	return nil
