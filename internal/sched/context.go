@@ -38,14 +38,16 @@ type taskContext struct {
 	timer    *time.Timer
 	depth    int32 // tasks this one runs inside of on its goroutine (see maxInlineDepth)
 
-	mu         sync.Mutex
-	expired    bool // the try's Timeout passed while its f ran
-	detached   bool // f has returned
-	registered bool // a watch on parent is in place
-	err        atomic.Pointer[error]
-	done       chan struct{}
-	children   *Node                  // tasks spawned with tc, not yet ended, through Node.sibNext
-	listeners  map[*listener]struct{} // contexts derived from tc
+	mu          sync.Mutex
+	expired     bool // the try's Timeout passed while its f ran
+	detached    bool // f has returned
+	registered  bool // a watch on parent is in place
+	userDone    bool // Done was called: someone may listen to done after f returns
+	engineWaits int  // Waits on tc in progress (see engineWait)
+	err         atomic.Pointer[error]
+	done        chan struct{}
+	children    *Node                  // tasks spawned with tc, not yet ended, through Node.sibNext
+	listeners   map[*listener]struct{} // contexts derived from tc
 }
 
 type listener struct{ f func() }
@@ -95,15 +97,39 @@ func (tc *taskContext) Err() error {
 func (tc *taskContext) Done() <-chan struct{} {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
+	tc.userDone = true
+	return tc.listenLocked()
+}
+
+// listenLocked returns the done channel for a listener that may outlive f.
+func (tc *taskContext) listenLocked() chan struct{} {
 	if tc.done == nil {
 		tc.done = make(chan struct{})
 		if tc.err.Load() != nil {
 			close(tc.done)
-		} else if tc.detached {
-			tc.watchParentLocked()
 		}
 	}
+	if tc.detached && tc.err.Load() == nil {
+		tc.watchParentLocked()
+	}
 	return tc.done
+}
+
+// engineWait is Done for the engine's own waits (Wait): unlike a user's
+// Done, it does not make tc listened to after f returns, once the wait is
+// over (engineWaitOver). A task context whose f only ever waited in Fetch
+// then needs no watch on its parent when f returns.
+func (tc *taskContext) engineWait() <-chan struct{} {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	tc.engineWaits++
+	return tc.listenLocked()
+}
+
+func (tc *taskContext) engineWaitOver() {
+	tc.mu.Lock()
+	tc.engineWaits--
+	tc.mu.Unlock()
 }
 
 // Value answers the engine's keys itself and passes the others on.
@@ -203,7 +229,7 @@ func (tc *taskContext) detach() (expired bool) {
 	tc.node.Store(nil)
 	tc.detached = true
 	expired = tc.expired
-	listened := tc.children != nil || len(tc.listeners) > 0 || tc.done != nil
+	listened := tc.children != nil || len(tc.listeners) > 0 || tc.userDone || tc.engineWaits > 0
 	if listened && tc.err.Load() == nil {
 		tc.watchParentLocked()
 	}

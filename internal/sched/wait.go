@@ -48,10 +48,15 @@ func Wait(ctx context.Context, target *Node) error {
 			}
 		}
 	}
+	done := ctx.Done()
+	if tc, ok := ctx.(*taskContext); ok {
+		done = tc.engineWait()
+		defer tc.engineWaitOver()
+	}
 	var err error
 	select {
 	case <-target.Done():
-	case <-ctx.Done():
+	case <-done:
 		if !target.Ended() {
 			err = ctx.Err()
 		}
