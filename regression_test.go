@@ -208,9 +208,11 @@ func TestRegressionRunInlineHolderRace(t *testing.T) {
 			_ = blocker
 			x := dagr.Spawn(ctx, func() {}, on2) // queued on processor 2, not allowed on 1
 			var wg sync.WaitGroup
+			// Added before the task runs: h may time out, and the test
+			// reach wg.Wait, before f starts.
+			wg.Add(4)
 			h := dagr.Spawn(ctx, func(ctx context.Context) {
 				for range 4 {
-					wg.Add(1)
 					go func() {
 						defer wg.Done()
 						for range 500 {

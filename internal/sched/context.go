@@ -286,7 +286,7 @@ func (tc *taskContext) expire(timeout error, last bool) {
 	tc.mu.Unlock()
 	tc.cancel(context.DeadlineExceeded, timeout)
 	if last && n != nil {
-		n.fail(timeout)
+		n.interrupt(timeout)
 	}
 }
 
