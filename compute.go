@@ -269,6 +269,9 @@ func (c *computation) spawn(th *Thunk, tasks map[*Thunk]*Task, cached map[*Thunk
 	if bad == nil {
 		bad = th.bad
 	}
+	if bad == nil && !th.made() {
+		bad = errors.New("dagr: a *Thunk that Delayed did not make (a zero Thunk) cannot be computed")
+	}
 	var args []any
 	var deps []sched.Dep
 	if bad == nil {

@@ -173,7 +173,8 @@
 // idle processor took the child first: nested spawning costs little more
 // than a function call. Only the task's own children are run so, since they
 // are cancelled with it: a Fetch whose context ends returns as soon as the
-// child it runs notices its own context. Recursion of any depth is fine (a
+// child it runs notices its own context; under a deadline, a child whose f
+// takes no context is left to a runner, so that the Fetch returns in time. Recursion of any depth is fine (a
 // goroutine runs at most a few hundred nested tasks; deeper ones get
 // goroutines of their own). A task that fetches itself fails at once.
 //

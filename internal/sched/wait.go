@@ -25,7 +25,8 @@ const maxInlineDepth = 256
 // its halves and fetches them runs them like plain calls unless an idle
 // processor took them first. Only children are run so: when ctx ends, they
 // are cancelled with it, so a wait never outlasts its context by more than
-// the time a child takes to notice its own.
+// the time a child takes to notice its own. And under a deadline, only
+// children that take a context, and so can notice.
 func Wait(ctx context.Context, target *Node) error {
 	if target.Ended() {
 		return nil
@@ -79,7 +80,10 @@ const (
 // and runs target inline when it may (see Wait).
 func (p *proc) waitInline(ctx context.Context, tc *taskContext, n, target *Node) inlineResult {
 	mayInline := target.state.Load() == stateQueued && target.sched() == p.s &&
-		target.spec.allows(p) && spawnParent(ctx) == tc && tc.depth < maxInlineDepth
+		target.spec.allows(p) && spawnParent(ctx) == tc && tc.depth < maxInlineDepth &&
+		// A wait that has a deadline must return by it: a child that takes
+		// no context cannot be told to stop, so it gets a runner of its own.
+		(tc.deadline.IsZero() || target.sig.TakesCtx)
 	p.mu.Lock()
 	if !n.onProc {
 		// A goroutine of f that outlived it: the runner is done with n.
