@@ -816,28 +816,10 @@ func TestEngineCostPerTaskWithManyProcs(t *testing.T) {
 
 // ---- 10. Smaller ones ----
 
-// engLog is a logger whose output the test reads.
-type engLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *engLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *engLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // Guards SchedulerOptions.Checkpoint: its panic is logged, like its error,
 // and does not reach Collect's caller.
 func TestEngineComputeCheckpointPanic(t *testing.T) {
-	var log engLog
+	var log logBuffer
 	_, ctx := engNew(t, dagr.Config{Procs: 1, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	th := dagr.Delayed(func() int { return 7 })
 	engNoPanic(t, "Collect with a panicking SchedulerOptions.Checkpoint", func() {

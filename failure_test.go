@@ -461,7 +461,7 @@ func TestTimeout(t *testing.T) {
 
 func TestRestoreAndCheckpoint(t *testing.T) {
 	bg := context.Background()
-	var logs spawnLogBuffer
+	var logs logBuffer
 	s := spawnSched(t, dagr.Config{Procs: 2, Logger: spawnLogger(&logs)})
 	defer s.Close()
 

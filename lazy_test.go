@@ -1,7 +1,6 @@
 package dagr_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -76,25 +75,7 @@ func lazyTaskError(t *testing.T, err error) *dagr.TaskError {
 	return te
 }
 
-// lazyLog is a goroutine-safe buffer for a scheduler's logger.
-type lazyLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lazyLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lazyLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func lazyLogger(l *lazyLog) *slog.Logger {
+func lazyLogger(l *logBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
@@ -1027,7 +1008,7 @@ func TestLazyThunkCheckpointRestore(t *testing.T) {
 	})
 
 	t.Run("RestoreNotOK", func(t *testing.T) {
-		var log lazyLog
+		var log logBuffer
 		ctx, _ := lazyScheduler(t, dagr.Config{Procs: 1, Logger: lazyLogger(&log)})
 		var fRan atomic.Bool
 		th := dagr.Delayed(func() int { fRan.Store(true); return 5 }, dagr.Options{
@@ -1078,7 +1059,7 @@ func TestLazyThunkCheckpointRestore(t *testing.T) {
 	}
 	for _, tt := range hookFailures {
 		t.Run(tt.name, func(t *testing.T) {
-			var log lazyLog
+			var log logBuffer
 			ctx, _ := lazyScheduler(t, dagr.Config{Procs: 1, Logger: lazyLogger(&log)})
 			errDisk := errors.New("disk on fire")
 			var fRan atomic.Bool
@@ -1137,7 +1118,7 @@ func TestLazySchedulerCheckpointRestore(t *testing.T) {
 	})
 
 	t.Run("RestoreError", func(t *testing.T) {
-		var log lazyLog
+		var log logBuffer
 		ctx, _ := lazyScheduler(t, dagr.Config{Procs: 2, Logger: lazyLogger(&log)})
 		v, err := dagr.Collect(ctx, lazySeed(), dagr.SchedulerOptions{
 			Restore: func(context.Context) (any, bool, error) { return 99, true, errors.New("disk on fire") },
@@ -1170,7 +1151,7 @@ func TestLazySchedulerCheckpointRestore(t *testing.T) {
 	})
 
 	t.Run("CheckpointError", func(t *testing.T) {
-		var log lazyLog
+		var log logBuffer
 		ctx, _ := lazyScheduler(t, dagr.Config{Procs: 2, Logger: lazyLogger(&log)})
 		v, err := dagr.Collect(ctx, lazySeed(), dagr.SchedulerOptions{
 			Checkpoint: func(context.Context, any) error { return errors.New("disk on fire") },

@@ -1,7 +1,6 @@
 package dagr_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,26 +97,7 @@ func spawnWantMessage(t *testing.T, err error, parts ...string) {
 	}
 }
 
-// spawnLogBuffer is a bytes.Buffer that a scheduler's logger may write to
-// from its runners while the test reads it.
-type spawnLogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *spawnLogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *spawnLogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func spawnLogger(buf *spawnLogBuffer) *slog.Logger {
+func spawnLogger(buf *logBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
@@ -742,7 +722,7 @@ func TestClosedScheduler(t *testing.T) {
 }
 
 func TestSchedulersSideBySide(t *testing.T) {
-	var log1, log3 spawnLogBuffer
+	var log1, log3 logBuffer
 	s1 := spawnSched(t, dagr.Config{Procs: 1, Logger: spawnLogger(&log1)})
 	defer s1.Close()
 	s3 := spawnSched(t, dagr.Config{Procs: 3, Logger: spawnLogger(&log3)})
