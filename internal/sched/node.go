@@ -41,7 +41,8 @@ import (
 //
 // Locks: Node.mu guards dependents, done, result, tc and stopWatch; a
 // processor's mu guards its queue, waiters and running list, and the
-// blocked, runIdx, onProc and shareFreed fields of the nodes it runs; a task
+// blocked, runIdx, onProc, holds, reacquiring and shareFreed fields of the
+// nodes it runs; a task
 // context's mu guards its children (their sibling links) and listeners.
 // The only nesting is of task contexts: watchParentLocked takes the parent
 // task context's mu under the child's, so the order is child before parent.
@@ -138,10 +139,12 @@ type Node struct {
 	state   atomic.Uint32 // stateWaiting ... stateEnded
 
 	// Guarded by proc.mu of the processor it runs on.
-	blocked    int32 // goroutines of f waiting in Fetch/Wait/Sync
-	runIdx     int32 // index in proc.running
-	onProc     bool  // claimed and not yet stopped by its runner
-	shareFreed bool  // interrupted while running: it holds no share, and takes none again
+	blocked     int32 // goroutines of f waiting in Fetch/Wait/Sync
+	runIdx      int32 // index in proc.running
+	onProc      bool  // claimed and not yet stopped by its runner
+	holds       bool  // holds its share of the processor
+	reacquiring bool  // its waits are over, and it waits in proc.waiters for room
+	shareFreed  bool  // interrupted while running: it holds no share, and takes none again
 
 	foreign bool // waits for a node of another scheduler (see Scheduler.foreign); set in Spawn
 	linked  bool // is a child of its spawning task context, guarded by that context's mu

@@ -8,8 +8,12 @@ import (
 // proc is one processor (execution slot) of this process.
 //
 // Its room is a weighted semaphore of FullOccupancy units. A running node
-// holds its occupancy, except while its f waits (blocked) and once it has
-// ended while f still runs (cancelled, timed out): then it holds nothing.
+// holds its occupancy (holds), except while a goroutine of its f waits
+// (blocked > 0), while it waits for room to take its share back after a
+// wait (reacquiring), and once it has ended while f still runs (cancelled,
+// timed out: shareFreed): then it holds nothing. Only holds says what is
+// given back. A node is one holder, whatever goroutines its f starts: while
+// any of them waits, the node holds nothing, even if another computes.
 // Two kinds of waiters want room: blocked nodes taking their share back
 // (waiters, first come first served, served first), then queued nodes (the
 // ready queue, by priority). As in golang.org/x/sync/semaphore, admission
@@ -72,7 +76,7 @@ func (p *proc) claimLocked(n *Node) bool {
 		return false
 	}
 	p.take(n.occupancy())
-	n.onProc = true
+	n.onProc, n.holds = true, true
 	n.runIdx = int32(len(p.running))
 	p.running = append(p.running, n)
 	n.where.Store(-int32(p.index + 1))
@@ -87,15 +91,40 @@ func (p *proc) claimLocked(n *Node) bool {
 // stopLocked ends the run of a node whose runner is done with it, giving
 // back what share it still holds.
 func (p *proc) stopLocked(n *Node) {
-	if n.blocked == 0 && !n.shareFreed {
-		p.give(n.occupancy())
-	}
+	p.dropShareLocked(n)
 	n.onProc = false
 	last := len(p.running) - 1
 	moved := p.running[last]
 	p.running[n.runIdx], moved.runIdx = moved, n.runIdx
 	p.running[last] = nil
 	p.running = p.running[:last]
+}
+
+// dropShareLocked gives back n's share if it holds it, and takes it out of
+// the waiters if it waits for room, so that it holds nothing and waits for
+// nothing.
+func (p *proc) dropShareLocked(n *Node) {
+	if n.holds {
+		n.holds = false
+		p.give(n.occupancy())
+	}
+	p.stopWaitingLocked(n)
+}
+
+// stopWaitingLocked takes n out of the waiters, if it waits for room, and
+// lets the goroutines that wait with it go on without the share.
+func (p *proc) stopWaitingLocked(n *Node) {
+	if !n.reacquiring {
+		return
+	}
+	n.reacquiring = false
+	for i, w := range p.waiters {
+		if w.n == n {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			close(w.wake)
+			return
+		}
+	}
 }
 
 // freeShareLocked gives up for good the share of a running node that has
@@ -106,41 +135,46 @@ func (p *proc) freeShareLocked(n *Node) {
 		return
 	}
 	n.shareFreed = true
-	if n.blocked > 0 {
-		return // its share is given back already, and it will not take it again
-	}
-	for i, w := range p.waiters {
-		if w.n == n {
-			// Its wait is over and it waits for room to take its share
-			// back: it holds nothing, and need not wait any more.
-			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
-			close(w.wake)
-			return
-		}
-	}
-	p.give(n.occupancy())
+	p.dropShareLocked(n)
 }
 
-// blockLocked gives back the share of a running node whose f waits.
+// blockLocked gives back the share of a running node whose f waits. A node
+// that does not hold its share (another goroutine of f waits, or waits for
+// room) has nothing to give.
+//
+// A node that waits for room when another goroutine of f starts to wait
+// stops waiting for room: the share is taken back when the last wait ends.
 func (p *proc) blockLocked(n *Node) {
 	n.blocked++
-	if n.blocked == 1 && !n.shareFreed {
+	if n.holds {
+		n.holds = false
 		p.give(n.occupancy())
 	}
+	p.stopWaitingLocked(n)
 }
 
 // unblockLocked counts a wait of n's f over. When the last one is over, n
-// takes its share back, or returns a channel to wait on for room.
+// takes its share back, or returns a channel to wait on for room (the same
+// channel for every goroutine of f that finds n waiting for room).
 func (p *proc) unblockLocked(n *Node) (wait chan struct{}) {
 	n.blocked--
-	if n.blocked > 0 || !n.onProc || n.shareFreed {
+	if n.blocked > 0 || !n.onProc || n.shareFreed || n.holds {
 		return nil
+	}
+	if n.reacquiring {
+		for _, w := range p.waiters {
+			if w.n == n {
+				return w.wake
+			}
+		}
 	}
 	if len(p.waiters) == 0 && p.fits(n.occupancy()) {
 		p.take(n.occupancy())
+		n.holds = true
 		return nil
 	}
 	wait = make(chan struct{})
+	n.reacquiring = true
 	p.waiters = append(p.waiters, reacquirer{n, wait})
 	return wait
 }
@@ -153,6 +187,7 @@ func (p *proc) wakeWaitersLocked() bool {
 		p.waiters[0] = reacquirer{}
 		p.waiters = p.waiters[1:]
 		p.take(w.n.occupancy())
+		w.n.holds, w.n.reacquiring = true, false
 		close(w.wake)
 	}
 	return len(p.waiters) == 0

@@ -5,9 +5,9 @@
 package sched
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -347,26 +347,48 @@ func (s *Scheduler) cancelAll() {
 		queued = append(queued, n)
 	}
 	s.foreignMu.Unlock()
+	// Interrupts all: a node may have been claimed since it was read.
 	for _, n := range queued {
-		n.fail(errClosedCanceled)
+		n.interrupt(errClosedCanceled)
 	}
 	for _, n := range running {
-		n.Cancel(errClosedCanceled)
+		n.interrupt(errClosedCanceled)
 	}
 }
 
 // executingHere counts the nodes that the calling goroutine is executing:
-// a runner's, and those it runs inline inside it. Go gives no goroutine an
-// identity, so they are counted on its stack; only Close asks.
+// a runner's, and those it runs inline inside it. They are all of one
+// scheduler, since only a scheduler's own nodes are run inline, but not
+// necessarily of the one that Close is called on: a task of another
+// scheduler that closes this one makes Close leave as many of this one's
+// nodes as it counts. Go gives no goroutine an
+// identity, so they are counted on its stack, as calls of execute; only
+// Close asks. (runtime.Callers, unlike a printed stack, leaves out no frame
+// of a deep one.)
 func executingHere() int {
-	buf := make([]byte, 16<<10)
+	pcs := make([]uintptr, 256)
 	for {
-		n := runtime.Stack(buf, false)
-		if n < len(buf) || len(buf) >= 64<<20 {
-			return bytes.Count(buf[:n], executeFrame)
+		n := runtime.Callers(2, pcs)
+		if n < len(pcs) {
+			pcs = pcs[:n]
+			break
 		}
-		buf = make([]byte, 2*len(buf))
+		pcs = make([]uintptr, 2*len(pcs))
+	}
+	count := 0
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		if f.Func != nil && f.Func.Entry() == executeEntry || f.Function == executeName {
+			count++
+		}
+		if !more {
+			return count
+		}
 	}
 }
 
-var executeFrame = []byte("dagr/internal/sched.(*Scheduler).execute(")
+var (
+	executeEntry = reflect.ValueOf((*Scheduler).execute).Pointer()
+	executeName  = runtime.FuncForPC(executeEntry).Name()
+)

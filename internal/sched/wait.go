@@ -124,7 +124,9 @@ func (p *proc) runInline(n, target *Node, depth int32) {
 		p.mu.Lock()
 		p.stopLocked(target)
 		if n.blocked--; n.blocked == 0 {
-			n.shareFreed = true // n's runner must not give back what n gave already
+			// n holds nothing, and takes nothing again: its runner, dying
+			// too, stops it.
+			n.shareFreed = true
 		}
 		launch := p.admitLocked()
 		p.mu.Unlock()

@@ -1,0 +1,373 @@
+package sched
+
+import (
+	"context"
+	"flag"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dagr/dagr/internal/call"
+)
+
+var reviewHarnessBudget = flag.Duration("review.budget", 2*time.Second, "TestRoomInvariants: how long to run")
+
+func reviewSpawn(s *Scheduler, ctx context.Context, spec *Spec, fn any, inputs ...*Node) *Node {
+	sig, err := call.Analyze(fn)
+	if err != nil {
+		panic(err)
+	}
+	if s == nil {
+		s = spec.owner
+	}
+	n := new(Node)
+	args := make([]any, len(inputs))
+	var deps []Dep
+	for i, in := range inputs {
+		deps = append(deps, Dep{Arg: i, Node: in})
+	}
+	s.Spawn(n, ctx, fn, sig, args, true, deps, spec, nil)
+	return n
+}
+
+func (h *reviewHarness) pick(ns []*Node) []*Node {
+	var out []*Node
+	for range h.intn(3) {
+		if len(ns) > 0 {
+			out = append(out, ns[h.intn(len(ns))])
+		}
+	}
+	return out
+}
+
+type reviewHarness struct {
+	t          *testing.T
+	s          *Scheduler
+	scheds     []*Scheduler
+	rng        sync.Mutex
+	r          *rand.Rand
+	goroutines bool
+	bad        atomic.Int32
+	actMu      sync.Mutex
+	act        map[*Node]*atomic.Int32
+	all        []*Node
+	stray      sync.WaitGroup
+}
+
+func (h *reviewHarness) activity(n *Node) *atomic.Int32 {
+	h.actMu.Lock()
+	defer h.actMu.Unlock()
+	a := h.act[n]
+	if a == nil {
+		a = new(atomic.Int32)
+		h.act[n] = a
+	}
+	return a
+}
+
+func (h *reviewHarness) intn(n int) int {
+	h.rng.Lock()
+	defer h.rng.Unlock()
+	return h.r.IntN(n)
+}
+
+func (h *reviewHarness) spec() *Spec {
+	sched := h.scheds[h.intn(len(h.scheds))]
+	sp := sched.NewSpec()
+	occs := []float64{1, 1, 0.5, 0.5, 0.25, 0.3, 0}
+	sp.Occupancy = uint32(occs[h.intn(len(occs))] * FullOccupancy)
+	sp.Priority = h.intn(3)
+	if h.intn(6) == 0 {
+		sp.Retries = 1 + h.intn(2)
+	}
+	if h.intn(8) == 0 {
+		sp.Timeout = time.Duration(1+h.intn(3)) * time.Millisecond
+	}
+	if h.intn(6) == 0 {
+		sp.Procs = []int{h.intn(len(sched.procs))}
+	}
+	return sp
+}
+
+// body is a task's f: it may spawn children with its context and wait for
+// them in various ways, cancel some, sleep, fail, or call Goexit.
+func (h *reviewHarness) body(depth int) func(ctx context.Context, xs ...int) (int, error) {
+	return func(ctx context.Context, xs ...int) (int, error) {
+		tc := fromContext(ctx)
+		me := tc.node.Load()
+		if w := me.where.Load(); w != -int32(tc.proc.index+1) {
+			h.t.Errorf("f runs with where %d on processor %d", w, tc.proc.index)
+		}
+		act := h.activity(me)
+		act.Add(1)
+		defer act.Add(-1)
+		check := func(where string) {
+			if h.goroutines {
+				return
+			}
+			p := tc.proc
+			p.mu.Lock()
+			ok := me.shareFreed || me.Ended() || (me.onProc && me.blocked == 0)
+			for _, w := range p.waiters {
+				if w.n == me && !me.Ended() {
+					ok = false
+				}
+			}
+			onProc, blocked, freed := me.onProc, me.blocked, me.shareFreed
+			p.mu.Unlock()
+			if !ok && h.bad.Add(1) <= 5 {
+				h.t.Errorf("%s: f runs while its node is onProc %v blocked %d shareFreed %v ended %v", where, onProc, blocked, freed, me.Ended())
+			}
+		}
+		check("start")
+		defer check("return")
+		h.actMu.Lock()
+		h.all = append(h.all, me)
+		h.actMu.Unlock()
+		switch h.intn(40) {
+		case 0:
+			runtime.Goexit()
+		case 3:
+			me.Cancel(ErrCanceled)
+			spin(time.Duration(h.intn(200)) * time.Microsecond)
+		case 1:
+			return 0, context.Canceled
+		case 2:
+			return 0, errReview
+		}
+		if depth < 4 && h.intn(4) == 0 {
+			// Sync: spawn in a group, maybe fetch one in the body, then wait
+			// for the group.
+			g := new(Group)
+			gctx := WithGroup(ctx, g)
+			k := 1 + h.intn(4)
+			kids := make([]*Node, k)
+			for i := range kids {
+				kids[i] = reviewSpawn(nil, gctx, h.spec(), h.body(depth+1), h.pick(kids[:i])...)
+			}
+			if h.intn(2) == 0 {
+				act.Add(-1)
+				Wait(gctx, kids[h.intn(k)])
+				act.Add(1)
+			}
+			act.Add(-1)
+			resume := Blocking(ctx)
+			g.Wait()
+			resume()
+			act.Add(1)
+			check("after Sync")
+		} else if depth < 4 && h.intn(3) > 0 {
+			k := 1 + h.intn(4)
+			kids := make([]*Node, k)
+			for i := range kids {
+				kids[i] = reviewSpawn(nil, ctx, h.spec(), h.body(depth+1), h.pick(kids[:i])...)
+			}
+			if h.intn(5) == 0 {
+				kids[h.intn(k)].Cancel(ErrCanceled)
+			}
+			wait := func(n *Node) { act.Add(-1); Wait(ctx, n); act.Add(1); check("after Wait") }
+			if h.goroutines && h.intn(3) == 0 {
+				var wg sync.WaitGroup
+				for _, kn := range kids {
+					wg.Add(1)
+					go func() { defer wg.Done(); wait(kn) }()
+				}
+				if h.intn(2) == 0 {
+					spin(time.Duration(h.intn(200)) * time.Microsecond)
+				}
+				if h.intn(3) > 0 {
+					wg.Wait()
+				} else {
+					h.stray.Add(1)
+					go func() { wg.Wait(); h.stray.Done() }()
+				}
+			} else {
+				for _, i := range h.r2perm(k) {
+					if h.intn(4) == 0 {
+						act.Add(-1)
+						resume := Blocking(ctx)
+						<-kids[i].Done()
+						resume()
+						act.Add(1)
+						check("after Blocking")
+					} else {
+						wait(kids[i])
+					}
+				}
+			}
+		}
+		if h.intn(3) == 0 {
+			spin(time.Duration(h.intn(300)) * time.Microsecond)
+		}
+		return 1, nil
+	}
+}
+
+func (h *reviewHarness) r2perm(n int) []int {
+	h.rng.Lock()
+	defer h.rng.Unlock()
+	return h.r.Perm(n)
+}
+
+func spin(d time.Duration) {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+	}
+}
+
+var errReview = &reviewErr{}
+
+type reviewErr struct{}
+
+func (*reviewErr) Error() string { return "review error" }
+
+// TestRoomInvariants runs random nested workloads and checks, all the time,
+// that no processor's running nodes hold more than a whole processor, and
+// that each processor's used count is what its running nodes hold.
+func TestRoomInvariants(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	h := &reviewHarness{act: map[*Node]*atomic.Int32{}, t: t, r: rand.New(rand.NewPCG(uint64(seed), 1))}
+	deadline := time.Now().Add(*reviewHarnessBudget)
+	for round := 0; time.Now().Before(deadline) && h.bad.Load() < 5; round++ {
+		h.scheds = nil
+		for i := range 2 {
+			h.scheds = append(h.scheds, New(Config{Procs: 1 + i, PanicError: func(v any, _ []byte) error { return errReview }, FailureOf: func(error) *Failure { return nil }}))
+		}
+		s := h.scheds[0]
+		h.s = s
+		// Half the rounds let f wait from several goroutines: then an f
+		// may run while its node is blocked, by design, but the room must
+		// still add up.
+		h.goroutines = round%2 == 1
+		var allProcs []*proc
+		for _, sc := range h.scheds {
+			allProcs = append(allProcs, sc.procs...)
+		}
+		stop := make(chan struct{})
+		var cw sync.WaitGroup
+		cw.Add(1)
+		go func() {
+			defer cw.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for _, p := range allProcs {
+					p.mu.Lock()
+					held, used := reviewHeld(p), p.used.Load()
+					var active uint32
+					waiting := map[*Node]bool{}
+					for _, w := range p.waiters {
+						waiting[w.n] = true
+					}
+					for _, n := range p.running {
+						if h.activity(n).Load() > 0 && !n.Ended() && !n.shareFreed {
+							active += n.occupancy()
+							if !h.goroutines && (n.blocked > 0 || waiting[n]) {
+								if h.bad.Add(1) <= 5 {
+									t.Errorf("round %d: processor %d: a node's f runs while the node is blocked (%d) or waits for room (%v)", round, p.index, n.blocked, waiting[n])
+								}
+							}
+						}
+					}
+					p.mu.Unlock()
+					if active > FullOccupancy && !h.goroutines {
+						if h.bad.Add(1) <= 5 {
+							t.Errorf("round %d: processor %d: fs that run hold %s", round, p.index, reviewOcc(active))
+						}
+					}
+					if held > FullOccupancy || held != used {
+						if h.bad.Add(1) <= 5 {
+							t.Errorf("round %d: processor %d: running nodes hold %s, used %s (%v)", round, p.index, reviewOcc(held), reviewOcc(used), reviewMismatch.Load())
+						}
+					}
+				}
+				runtime.Gosched()
+			}
+		}()
+		ctx, cancel := context.WithCancel(context.Background())
+		cstop := make(chan struct{})
+		cw.Add(1)
+		go func() {
+			defer cw.Done()
+			for {
+				select {
+				case <-cstop:
+					return
+				case <-time.After(time.Duration(h.intn(300)) * time.Microsecond):
+				}
+				h.actMu.Lock()
+				var n *Node
+				if len(h.all) > 0 {
+					n = h.all[h.intn(len(h.all))]
+				}
+				h.actMu.Unlock()
+				if n != nil && h.intn(3) == 0 {
+					n.Cancel(ErrCanceled)
+				}
+			}
+		}()
+		var tops []*Node
+		for range 30 + h.intn(30) {
+			tops = append(tops, reviewSpawn(nil, ctx, h.spec(), h.body(0), h.pick(tops)...))
+			if h.intn(10) == 0 {
+				tops[h.intn(len(tops))].Cancel(ErrCanceled)
+			}
+		}
+		if h.intn(10) == 0 {
+			cancel()
+		}
+		for _, n := range tops {
+			select {
+			case <-n.Done():
+			case <-time.After(20 * time.Second):
+				t.Fatalf("round %d: hang", round)
+			}
+		}
+		close(cstop)
+		h.stray.Wait()
+		done := make(chan struct{})
+		go func() {
+			for _, sc := range h.scheds {
+				sc.Close()
+			}
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			buf := make([]byte, 1<<20)
+			t.Fatalf("round %d: Close hangs\n%s", round, buf[:runtime.Stack(buf, true)])
+		}
+		cancel()
+		close(stop)
+		h.actMu.Lock()
+		h.all = nil
+		clear(h.act)
+		h.actMu.Unlock()
+		cw.Wait()
+		// Close returns once every node is released; a runner stops its
+		// last node just after, so the room empties soon after Close.
+		for _, p := range allProcs {
+			var u uint32
+			var r int
+			for start := time.Now(); time.Since(start) < 5*time.Second; runtime.Gosched() {
+				p.mu.Lock()
+				u, r = p.used.Load(), len(p.running)
+				p.mu.Unlock()
+				if u == 0 && r == 0 {
+					break
+				}
+			}
+			if u != 0 || r != 0 {
+				t.Errorf("round %d: processor %d: used %s with %d running 5s after Close", round, p.index, reviewOcc(u), r)
+			}
+		}
+	}
+}
