@@ -50,7 +50,12 @@ type taskContext struct {
 	listeners   map[*listener]struct{} // contexts derived from tc
 }
 
-type listener struct{ f func() }
+// listener is what listens to a task context: a function (AfterFunc), or a
+// child task context, held weakly, that ends with it (watchParentLocked).
+type listener struct {
+	f     func()
+	child weak.Pointer[taskContext]
+}
 
 type groupKey struct{}
 type taskContextKey struct{}
@@ -157,7 +162,7 @@ func (tc *taskContext) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	l := &listener{f}
+	l := &listener{f: f}
 	if tc.listeners == nil {
 		tc.listeners = make(map[*listener]struct{})
 	}
@@ -261,20 +266,60 @@ func (tc *taskContext) watchParentLocked() {
 		return
 	}
 	wp := weak.Make(tc)
-	cancel := func() {
+	if ptc := spawnParent(parent); ptc != nil {
+		// The parent is a task's context, or a group's over one, which
+		// ends when that task context does: listen to it directly. Neither
+		// the listener nor its removal holds tc or ptc, so that a long
+		// chain of task contexts is collected in one cycle, not one link
+		// per cycle.
+		l := &listener{child: wp}
+		if !ptc.listen(l) {
+			tc.cancelLater(ptc)
+			return
+		}
+		wptc := weak.Make(ptc)
+		runtime.AddCleanup(tc, func(l *listener) {
+			if p := wptc.Value(); p != nil {
+				p.unlisten(l)
+			}
+		}, l)
+		return
+	}
+	stop := context.AfterFunc(parent, func() {
 		if t := wp.Value(); t != nil {
 			t.cancel(parent.Err(), context.Cause(parent))
 		}
-	}
-	var stop func() bool
-	if ptc := spawnParent(parent); ptc != nil {
-		// The parent is a task's context, or a group's over one, which
-		// ends when that task context does: listen to it directly.
-		stop = ptc.AfterFunc(cancel)
-	} else {
-		stop = context.AfterFunc(parent, cancel)
-	}
+	})
 	runtime.AddCleanup(tc, func(stop func() bool) { stop() }, stop)
+}
+
+// listen adds l unless tc has ended; it reports whether it did.
+func (tc *taskContext) listen(l *listener) bool {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.err.Load() != nil {
+		return false
+	}
+	if tc.listeners == nil {
+		tc.listeners = make(map[*listener]struct{})
+	}
+	tc.listeners[l] = struct{}{}
+	if tc.detached {
+		tc.watchParentLocked()
+	}
+	return true
+}
+
+func (tc *taskContext) unlisten(l *listener) {
+	tc.mu.Lock()
+	delete(tc.listeners, l)
+	tc.mu.Unlock()
+}
+
+// cancelLater ends tc because its parent task context has ended; tc.mu is
+// held, so it is done on another goroutine.
+func (tc *taskContext) cancelLater(parent *taskContext) {
+	go tc.cancel(parent.Err(), nil)
 }
 
 // expire is the try's Timeout passing: tc ends with DeadlineExceeded, and
@@ -325,7 +370,11 @@ func (tc *taskContext) cancel(err, _ error) {
 		c.Cancel(canceledBy(tc))
 	}
 	for l := range ls {
-		l.f()
+		if l.f != nil {
+			l.f()
+		} else if c := l.child.Value(); c != nil {
+			c.cancel(err, nil)
+		}
 	}
 }
 

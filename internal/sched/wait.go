@@ -49,10 +49,12 @@ func Wait(ctx context.Context, target *Node) error {
 			}
 		}
 	}
-	done := ctx.Done()
+	var done <-chan struct{}
 	if tc, ok := ctx.(*taskContext); ok {
 		done = tc.engineWait()
 		defer tc.engineWaitOver()
+	} else {
+		done = ctx.Done()
 	}
 	var err error
 	select {
