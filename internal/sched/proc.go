@@ -37,11 +37,14 @@ type proc struct {
 
 	mu      sync.Mutex
 	queue   readyQueue
-	queued  atomic.Int32  // queue.len(), readable without mu
+	queued  atomic.Int32  // queue.len() as of the last unlock, readable without mu
 	used    atomic.Uint32 // occupancy held by running nodes; written under mu, read anywhere
 	waiters []reacquirer  // blocked nodes waiting to take their share back, in arrival order
 	running []*Node       // the running nodes, each at its runIdx
 	closed  bool          // Close has drained the queue: nothing new starts
+
+	idleShown   bool  // what unlock last published to the scheduler's idle set
+	queuedShown int32 // what unlock last published to queued
 }
 
 // reacquirer is a blocked node waiting for room to take its share back.
@@ -55,18 +58,37 @@ func (p *proc) Thread() int { return p.index + 1 }
 
 func (p *proc) fits(occ uint32) bool { return p.used.Load()+occ <= FullOccupancy }
 
-// take and give change the room under mu, and keep the scheduler's set of
-// idle processors in step.
-func (p *proc) take(occ uint32) {
-	if occ > 0 && p.used.Add(occ) == occ {
-		p.s.idle.remove(p.index)
-	}
-}
+// take and give change the room under mu; unlock publishes what changed.
+func (p *proc) take(occ uint32) { p.used.Add(occ) }
 
-func (p *proc) give(occ uint32) {
-	if occ > 0 && p.used.Add(-occ) == 0 {
-		p.s.idle.add(p.index)
+func (p *proc) give(occ uint32) { p.used.Add(-occ) }
+
+// unlock publishes what the critical section changed that others read
+// without mu (whether p is idle, how long its queue is), then unlocks mu.
+// Publishing once per critical section, and only what changed, keeps a
+// runner that stops a node and starts the next from touching the
+// scheduler's shared words at all.
+func (p *proc) unlock() {
+	if idle := p.used.Load() == 0; idle != p.idleShown {
+		p.idleShown = idle
+		if idle {
+			p.s.idle.add(p.index)
+		} else {
+			p.s.idle.remove(p.index)
+		}
 	}
+	if l := int32(p.queue.len()); l != p.queuedShown {
+		if (l == 0) != (p.queuedShown == 0) {
+			if l == 0 {
+				p.s.queuedProcs.Add(-1)
+			} else {
+				p.s.queuedProcs.Add(1)
+			}
+		}
+		p.queuedShown = l
+		p.queued.Store(l)
+	}
+	p.mu.Unlock()
 }
 
 // claimLocked moves a queued node to running on p, taking its share; it
@@ -198,11 +220,9 @@ func (p *proc) takeLocked() *Node {
 	for {
 		n := p.queue.peek()
 		if n == nil || !p.fits(n.occupancy()) {
-			p.syncQueued()
 			return nil
 		}
 		p.queue.pop()
-		p.syncQueued()
 		if p.claimLocked(n) {
 			return n
 		}
@@ -229,16 +249,6 @@ func (p *proc) admitLocked() []*Node {
 // pushLocked queues a ready node.
 func (p *proc) pushLocked(n *Node) {
 	p.queue.push(n)
-	p.syncQueued()
-}
-
-// syncQueued publishes the queue's length, to p.queued and to the
-// scheduler's total, after a change under mu.
-func (p *proc) syncQueued() {
-	l := int32(p.queue.len())
-	if old := p.queued.Swap(l); old != l {
-		p.s.queued.Add(int64(l - old))
-	}
 }
 
 func (p *proc) launch(ns []*Node) {
@@ -305,7 +315,7 @@ func (p *proc) next(done *Node, readied []*Node) *Node {
 	}
 	launch := p.admitLocked()
 	idle := p.used.Load() == 0 && p.queue.len() == 0
-	p.mu.Unlock()
+	p.unlock()
 
 	p.launch(launch)
 	if keep != nil {
@@ -321,7 +331,7 @@ func (p *proc) next(done *Node, readied []*Node) *Node {
 // Only processors with something queued are locked, so that an idle
 // processor costs nothing per task however many processors there are.
 func (p *proc) steal() *Node {
-	if p.s.queued.Load() == 0 {
+	if p.s.queuedProcs.Load() == 0 {
 		return nil
 	}
 	procs := p.s.procs
@@ -333,20 +343,18 @@ func (p *proc) steal() *Node {
 		q.mu.Lock()
 		n := q.queue.peek()
 		if n == nil || !n.spec.allows(p) {
-			q.syncQueued()
-			q.mu.Unlock()
+			q.unlock()
 			continue
 		}
 		q.queue.pop()
-		q.syncQueued()
-		q.mu.Unlock()
+		q.unlock()
 
 		p.mu.Lock()
 		if !p.closed && len(p.waiters) == 0 && p.fits(n.occupancy()) && p.claimLocked(n) {
-			p.mu.Unlock()
+			p.unlock()
 			return n
 		}
-		p.mu.Unlock()
+		p.unlock()
 		p.s.enqueue(n, p)
 		return nil
 	}
@@ -359,12 +367,12 @@ func (p *proc) steal() *Node {
 func (p *proc) block(n *Node) bool {
 	p.mu.Lock()
 	if !n.onProc {
-		p.mu.Unlock()
+		p.unlock()
 		return false
 	}
 	p.blockLocked(n)
 	launch := p.admitLocked()
-	p.mu.Unlock()
+	p.unlock()
 	p.launch(launch)
 	return true
 }
@@ -374,7 +382,7 @@ func (p *proc) block(n *Node) bool {
 func (p *proc) unblock(n *Node) {
 	p.mu.Lock()
 	wait := p.unblockLocked(n)
-	p.mu.Unlock()
+	p.unlock()
 	if wait != nil {
 		<-wait
 	}
@@ -385,6 +393,6 @@ func (p *proc) interrupted(n *Node) {
 	p.mu.Lock()
 	p.freeShareLocked(n)
 	launch := p.admitLocked()
-	p.mu.Unlock()
+	p.unlock()
 	p.launch(launch)
 }

@@ -48,7 +48,7 @@ func TestProcRoomLifeCycle(t *testing.T) {
 	for _, st := range steps {
 		p.mu.Lock()
 		st.do()
-		p.mu.Unlock()
+		p.unlock()
 		if got := float64(p.used.Load()) / FullOccupancy; got != st.used {
 			t.Fatalf("%s: used %v, want %v", st.what, got, st.used)
 		}
@@ -82,7 +82,7 @@ func TestProcInterruptedWaiterLetGo(t *testing.T) {
 	wait := p.unblockLocked(a)
 	a.state.Store(stateEnded)
 	p.freeShareLocked(a)
-	p.mu.Unlock()
+	p.unlock()
 	select {
 	case <-wait:
 	default:
@@ -91,7 +91,7 @@ func TestProcInterruptedWaiterLetGo(t *testing.T) {
 	p.mu.Lock()
 	p.stopLocked(a)
 	p.stopLocked(c)
-	p.mu.Unlock()
+	p.unlock()
 	if u := p.used.Load(); u != 0 {
 		t.Fatalf("used %d after every node stopped", u)
 	}
@@ -108,14 +108,14 @@ func TestProcAdmissionStopsAtFirstMisfit(t *testing.T) {
 	p.pushLocked(big)
 	p.pushLocked(small2)
 	started := p.admitLocked()
-	p.mu.Unlock()
+	p.unlock()
 	if len(started) != 0 {
 		t.Fatalf("admitted %d nodes past a node that does not fit", len(started))
 	}
 	p.mu.Lock()
 	p.stopLocked(small)
 	started = p.admitLocked()
-	p.mu.Unlock()
+	p.unlock()
 	if len(started) != 1 || started[0] != big {
 		t.Fatalf("admitted %d nodes, want the big one first", len(started))
 	}
@@ -123,7 +123,7 @@ func TestProcAdmissionStopsAtFirstMisfit(t *testing.T) {
 	p.stopLocked(big)
 	started = p.admitLocked()
 	p.stopLocked(small2)
-	p.mu.Unlock()
+	p.unlock()
 	if len(started) != 1 || started[0] != small2 {
 		t.Fatalf("admitted %d nodes, want the second small one", len(started))
 	}

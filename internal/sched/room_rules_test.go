@@ -37,7 +37,7 @@ func reviewCheckRoom(t *testing.T, p *proc, step string) {
 	t.Helper()
 	p.mu.Lock()
 	held, used := reviewHeld(p), p.used.Load()
-	p.mu.Unlock()
+	p.unlock()
 	if held > FullOccupancy {
 		t.Errorf("%s: the nodes running on the processor hold %.2f of it (used says %.2f)",
 			step, float64(held)/FullOccupancy, float64(used)/FullOccupancy)
@@ -66,7 +66,7 @@ func TestRoomBlockWhileWaitingForRoom(t *testing.T) {
 	p.claimLocked(e)   // the processor is full: c and e hold 0.5 each
 	p.unblockLocked(m) // m's wait is over: no room, m queues for it
 	p.unblockLocked(n) // G1's wait is over: no room, n queues behind m
-	p.mu.Unlock()
+	p.unlock()
 	reviewCheckRoom(t, p, "before the second wait")
 
 	// n's goroutine G2 waits in Fetch (Blocking does the same).
@@ -92,7 +92,7 @@ func TestRoomStopWhileWaitingForRoom(t *testing.T) {
 	p.claimLocked(e) // full
 	p.unblockLocked(m)
 	p.unblockLocked(n) // G queues for room behind m
-	p.mu.Unlock()
+	p.unlock()
 	reviewCheckRoom(t, p, "before n's f returns")
 
 	// n's f returns while G still waits for room: its runner goes on

@@ -36,7 +36,7 @@ type Scheduler struct {
 	defaultSpec *Spec
 	procs       []*proc
 	rr          atomic.Uint32 // round robin over processors for nodes without a hint
-	queued      atomic.Int64  // nodes in the processors' queues (stale ones included), for idle runners to know whether to steal
+	queuedProcs atomic.Int32  // processors whose queue is not empty (as of their last unlock), for idle runners to know whether to steal
 	idle        bitset        // processors with no share taken, so that placement finds one without a scan
 
 	live   [liveShards]liveCount // nodes not yet released, spread so that the goroutines that spawn and those that finish nodes do not share a cache line
@@ -87,7 +87,7 @@ func New(cfg Config) *Scheduler {
 	s.defaultSpec = s.NewSpec()
 	s.idle = newBitset(cfg.Procs)
 	for i := range cfg.Procs {
-		s.procs = append(s.procs, &proc{s: s, index: i})
+		s.procs = append(s.procs, &proc{s: s, index: i, idleShown: true})
 		s.idle.add(i)
 	}
 	return s
@@ -211,20 +211,20 @@ func (s *Scheduler) enqueue(n *Node, hint *proc) {
 	p := s.place(n, hint)
 	p.mu.Lock()
 	if p.closed {
-		p.mu.Unlock()
+		p.unlock()
 		n.fail(errClosedCanceled)
 		return
 	}
 	if p.queue.peek() == nil && len(p.waiters) == 0 && p.fits(n.occupancy()) {
 		claimed := p.claimLocked(n)
-		p.mu.Unlock()
+		p.unlock()
 		if claimed {
 			go p.run(n)
 		}
 		return
 	}
 	p.pushLocked(n)
-	p.mu.Unlock()
+	p.unlock()
 }
 
 // place picks the processor for a ready node: the hint (where its input was
@@ -338,9 +338,8 @@ func (s *Scheduler) cancelAll() {
 		p.mu.Lock()
 		p.closed = true
 		queued = append(queued, p.queue.drain()...)
-		p.syncQueued()
 		running = append(running, p.running...)
-		p.mu.Unlock()
+		p.unlock()
 	}
 	s.foreignMu.Lock()
 	for n := range s.foreign {

@@ -89,13 +89,13 @@ func (p *proc) waitInline(ctx context.Context, tc *taskContext, n, target *Node)
 	p.mu.Lock()
 	if !n.onProc {
 		// A goroutine of f that outlived it: the runner is done with n.
-		p.mu.Unlock()
+		p.unlock()
 		return notBlocked
 	}
 	p.blockLocked(n)
 	claimed := mayInline && !p.closed && len(p.waiters) == 0 && p.fits(target.occupancy()) && p.claimLocked(target)
 	launch := p.admitLocked()
-	p.mu.Unlock()
+	p.unlock()
 	p.launch(launch)
 	if !claimed {
 		return blocked
@@ -131,7 +131,7 @@ func (p *proc) runInline(n, target *Node, depth int32) {
 			n.shareFreed = true
 		}
 		launch := p.admitLocked()
-		p.mu.Unlock()
+		p.unlock()
 		p.launch(launch)
 		n.finish(nil, f, nil)
 	}()
@@ -145,10 +145,9 @@ func (p *proc) runInline(n, target *Node, depth int32) {
 	// The tasks a task spawns wait on its own processor while it runs: what
 	// it ran inline is at the end of that queue.
 	p.queue.trimTail(target.spec.Priority)
-	p.syncQueued()
 	wait := p.unblockLocked(n)
 	launch := p.admitLocked()
-	p.mu.Unlock()
+	p.unlock()
 	p.launch(launch)
 	for _, m := range readied {
 		m.sched().enqueue(m, m.hintFor(p))
