@@ -23,11 +23,11 @@ func TestCloseFromDeepInlineTask(t *testing.T) {
 			close(closed)
 			return 0
 		}
-		kid := reviewSpawn(s, ctx, s.NewSpec(), func(ctx context.Context) int { return f(ctx, d+1) })
+		kid := roomSpawn(s, ctx, s.NewSpec(), func(ctx context.Context) int { return f(ctx, d+1) })
 		Wait(ctx, kid)
 		return 0
 	}
-	reviewSpawn(s, context.Background(), s.NewSpec(), func(ctx context.Context) int { return f(ctx, 0) })
+	roomSpawn(s, context.Background(), s.NewSpec(), func(ctx context.Context) int { return f(ctx, 0) })
 	select {
 	case <-closed:
 	case <-time.After(5 * time.Second):

@@ -13,9 +13,9 @@ import (
 	"github.com/dagr/dagr/internal/call"
 )
 
-var reviewHarnessBudget = flag.Duration("review.budget", 2*time.Second, "TestRoomInvariants: how long to run")
+var roomHarnessBudget = flag.Duration("room.budget", 2*time.Second, "TestRoomInvariants: how long to run")
 
-func reviewSpawn(s *Scheduler, ctx context.Context, spec *Spec, fn any, inputs ...*Node) *Node {
+func roomSpawn(s *Scheduler, ctx context.Context, spec *Spec, fn any, inputs ...*Node) *Node {
 	sig, err := call.Analyze(fn)
 	if err != nil {
 		panic(err)
@@ -33,7 +33,7 @@ func reviewSpawn(s *Scheduler, ctx context.Context, spec *Spec, fn any, inputs .
 	return n
 }
 
-func (h *reviewHarness) pick(ns []*Node) []*Node {
+func (h *roomHarness) pick(ns []*Node) []*Node {
 	var out []*Node
 	for range h.intn(3) {
 		if len(ns) > 0 {
@@ -43,7 +43,7 @@ func (h *reviewHarness) pick(ns []*Node) []*Node {
 	return out
 }
 
-type reviewHarness struct {
+type roomHarness struct {
 	t          *testing.T
 	s          *Scheduler
 	scheds     []*Scheduler
@@ -57,7 +57,7 @@ type reviewHarness struct {
 	stray      sync.WaitGroup
 }
 
-func (h *reviewHarness) activity(n *Node) *atomic.Int32 {
+func (h *roomHarness) activity(n *Node) *atomic.Int32 {
 	h.actMu.Lock()
 	defer h.actMu.Unlock()
 	a := h.act[n]
@@ -68,13 +68,13 @@ func (h *reviewHarness) activity(n *Node) *atomic.Int32 {
 	return a
 }
 
-func (h *reviewHarness) intn(n int) int {
+func (h *roomHarness) intn(n int) int {
 	h.rng.Lock()
 	defer h.rng.Unlock()
 	return h.r.IntN(n)
 }
 
-func (h *reviewHarness) spec() *Spec {
+func (h *roomHarness) spec() *Spec {
 	sched := h.scheds[h.intn(len(h.scheds))]
 	sp := sched.NewSpec()
 	occs := []float64{1, 1, 0.5, 0.5, 0.25, 0.3, 0}
@@ -94,7 +94,7 @@ func (h *reviewHarness) spec() *Spec {
 
 // body is a task's f: it may spawn children with its context and wait for
 // them in various ways, cancel some, sleep, fail, or call Goexit.
-func (h *reviewHarness) body(depth int) func(ctx context.Context, xs ...int) (int, error) {
+func (h *roomHarness) body(depth int) func(ctx context.Context, xs ...int) (int, error) {
 	return func(ctx context.Context, xs ...int) (int, error) {
 		tc := fromContext(ctx)
 		me := tc.node.Load()
@@ -136,7 +136,7 @@ func (h *reviewHarness) body(depth int) func(ctx context.Context, xs ...int) (in
 		case 1:
 			return 0, context.Canceled
 		case 2:
-			return 0, errReview
+			return 0, errRoom
 		}
 		if depth < 4 && h.intn(4) == 0 {
 			// Sync: spawn in a group, maybe fetch one in the body, then wait
@@ -146,7 +146,7 @@ func (h *reviewHarness) body(depth int) func(ctx context.Context, xs ...int) (in
 			k := 1 + h.intn(4)
 			kids := make([]*Node, k)
 			for i := range kids {
-				kids[i] = reviewSpawn(nil, gctx, h.spec(), h.body(depth+1), h.pick(kids[:i])...)
+				kids[i] = roomSpawn(nil, gctx, h.spec(), h.body(depth+1), h.pick(kids[:i])...)
 			}
 			if h.intn(2) == 0 {
 				act.Add(-1)
@@ -163,7 +163,7 @@ func (h *reviewHarness) body(depth int) func(ctx context.Context, xs ...int) (in
 			k := 1 + h.intn(4)
 			kids := make([]*Node, k)
 			for i := range kids {
-				kids[i] = reviewSpawn(nil, ctx, h.spec(), h.body(depth+1), h.pick(kids[:i])...)
+				kids[i] = roomSpawn(nil, ctx, h.spec(), h.body(depth+1), h.pick(kids[:i])...)
 			}
 			if h.intn(5) == 0 {
 				kids[h.intn(k)].Cancel(ErrCanceled)
@@ -206,7 +206,7 @@ func (h *reviewHarness) body(depth int) func(ctx context.Context, xs ...int) (in
 	}
 }
 
-func (h *reviewHarness) r2perm(n int) []int {
+func (h *roomHarness) r2perm(n int) []int {
 	h.rng.Lock()
 	defer h.rng.Unlock()
 	return h.r.Perm(n)
@@ -218,11 +218,11 @@ func spin(d time.Duration) {
 	}
 }
 
-var errReview = &reviewErr{}
+var errRoom = &roomErr{}
 
-type reviewErr struct{}
+type roomErr struct{}
 
-func (*reviewErr) Error() string { return "review error" }
+func (*roomErr) Error() string { return "room test error" }
 
 // TestRoomInvariants runs random nested workloads and checks, all the time,
 // that no processor's running nodes hold more than a whole processor, and
@@ -230,12 +230,12 @@ func (*reviewErr) Error() string { return "review error" }
 func TestRoomInvariants(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
-	h := &reviewHarness{act: map[*Node]*atomic.Int32{}, t: t, r: rand.New(rand.NewPCG(uint64(seed), 1))}
-	deadline := time.Now().Add(*reviewHarnessBudget)
+	h := &roomHarness{act: map[*Node]*atomic.Int32{}, t: t, r: rand.New(rand.NewPCG(uint64(seed), 1))}
+	deadline := time.Now().Add(*roomHarnessBudget)
 	for round := 0; time.Now().Before(deadline) && h.bad.Load() < 5; round++ {
 		h.scheds = nil
 		for i := range 2 {
-			h.scheds = append(h.scheds, New(Config{Procs: 1 + i, PanicError: func(v any, _ []byte) error { return errReview }, FailureOf: func(error) *Failure { return nil }}))
+			h.scheds = append(h.scheds, New(Config{Procs: 1 + i, PanicError: func(v any, _ []byte) error { return errRoom }, FailureOf: func(error) *Failure { return nil }}))
 		}
 		s := h.scheds[0]
 		h.s = s
@@ -260,7 +260,7 @@ func TestRoomInvariants(t *testing.T) {
 				}
 				for _, p := range allProcs {
 					p.mu.Lock()
-					held, used := reviewHeld(p), p.used.Load()
+					held, used := roomHeld(p), p.used.Load()
 					var active uint32
 					waiting := map[*Node]bool{}
 					for _, w := range p.waiters {
@@ -279,12 +279,12 @@ func TestRoomInvariants(t *testing.T) {
 					p.mu.Unlock()
 					if active > FullOccupancy && !h.goroutines {
 						if h.bad.Add(1) <= 5 {
-							t.Errorf("round %d: processor %d: fs that run hold %s", round, p.index, reviewOcc(active))
+							t.Errorf("round %d: processor %d: fs that run hold %s", round, p.index, roomOcc(active))
 						}
 					}
 					if held > FullOccupancy || held != used {
 						if h.bad.Add(1) <= 5 {
-							t.Errorf("round %d: processor %d: running nodes hold %s, used %s (%v)", round, p.index, reviewOcc(held), reviewOcc(used), reviewMismatch.Load())
+							t.Errorf("round %d: processor %d: running nodes hold %s, used %s (%v)", round, p.index, roomOcc(held), roomOcc(used), roomMismatch.Load())
 						}
 					}
 				}
@@ -315,7 +315,7 @@ func TestRoomInvariants(t *testing.T) {
 		}()
 		var tops []*Node
 		for range 30 + h.intn(30) {
-			tops = append(tops, reviewSpawn(nil, ctx, h.spec(), h.body(0), h.pick(tops)...))
+			tops = append(tops, roomSpawn(nil, ctx, h.spec(), h.body(0), h.pick(tops)...))
 			if h.intn(10) == 0 {
 				tops[h.intn(len(tops))].Cancel(ErrCanceled)
 			}
@@ -366,7 +366,7 @@ func TestRoomInvariants(t *testing.T) {
 				}
 			}
 			if u != 0 || r != 0 {
-				t.Errorf("round %d: processor %d: used %s with %d running 5s after Close", round, p.index, reviewOcc(u), r)
+				t.Errorf("round %d: processor %d: used %s with %d running 5s after Close", round, p.index, roomOcc(u), r)
 			}
 		}
 	}

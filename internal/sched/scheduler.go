@@ -378,7 +378,7 @@ func executingHere() int {
 	frames := runtime.CallersFrames(pcs)
 	for {
 		f, more := frames.Next()
-		if f.Func != nil && f.Func.Entry() == executeEntry || f.Function == executeName {
+		if f.Function == executeName {
 			count++
 		}
 		if !more {
@@ -387,7 +387,4 @@ func executingHere() int {
 	}
 }
 
-var (
-	executeEntry = reflect.ValueOf((*Scheduler).execute).Pointer()
-	executeName  = runtime.FuncForPC(executeEntry).Name()
-)
+var executeName = runtime.FuncForPC(reflect.ValueOf((*Scheduler).execute).Pointer()).Name()
