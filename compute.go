@@ -294,6 +294,6 @@ func (c *computation) spawn(th *Thunk, tasks map[*Thunk]*Task, cached map[*Thunk
 		}
 	}
 	task.node.SetID(th.id)
-	c.s.eng.Spawn(&task.node, c.ctx, th.f, th.sig, args, true, deps, spec, bad)
+	c.s.eng.SpawnOwned(&task.node, c.ctx, th.f, th.sig, args, deps, spec, bad)
 	return task
 }

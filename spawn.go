@@ -47,50 +47,57 @@ func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
 	var (
 		depBuf [4]sched.Dep // most calls have few dependencies: no allocation
 		deps   []sched.Dep
-		owned  bool
+		copied []any
 	)
 	if bad == nil {
-		args, owned, deps, bad = bindArgs(sig, f, args, depBuf[:0])
+		copied, deps, bad = bindArgs(sig, f, args, depBuf[:0])
 	}
-	s.eng.Spawn(&t.node, ctx, f, sig, args, owned, deps, spec, bad)
+	// args stays on the caller's stack: the engine copies it, unless
+	// bindArgs made a copy of its own already.
+	if copied != nil {
+		s.eng.SpawnOwned(&t.node, ctx, f, sig, copied, deps, spec, bad)
+	} else {
+		s.eng.Spawn(&t.node, ctx, f, sig, args, deps, spec, bad)
+	}
 	return t
 }
 
 // bindArgs checks the arguments against f's signature and appends the
-// dependencies among them to deps. A *Chunk stands for its value: then the
-// arguments are copied, and owned says that the copy is the scheduler's.
-func bindArgs(sig *call.Sig, f any, args []any, deps []sched.Dep) (_ []any, owned bool, _ []sched.Dep, _ error) {
+// dependencies among them to deps. A *Chunk stands for its value: then
+// copied is a copy of args with the values in place, which the scheduler
+// may keep; otherwise it is nil.
+func bindArgs(sig *call.Sig, f any, args []any, deps []sched.Dep) (copied []any, _ []sched.Dep, _ error) {
 	if err := sig.CheckCount(f, len(args)); err != nil {
-		return nil, false, nil, err
+		return nil, nil, err
 	}
 	for i, a := range args {
 		switch a := a.(type) {
 		case *Task:
 			if a == nil {
-				return nil, false, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Task", i+1, call.Name(f))
+				return nil, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Task", i+1, call.Name(f))
 			}
 			if !a.node.Spawned() {
-				return nil, false, nil, fmt.Errorf("dagr: argument %d of %s is a *Task that Spawn did not make (a zero Task)", i+1, call.Name(f))
+				return nil, nil, fmt.Errorf("dagr: argument %d of %s is a *Task that Spawn did not make (a zero Task)", i+1, call.Name(f))
 			}
 			deps = append(deps, sched.Dep{Arg: i, Node: &a.node})
 		case *Chunk:
 			if a == nil {
-				return nil, false, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Chunk", i+1, call.Name(f))
+				return nil, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Chunk", i+1, call.Name(f))
 			}
 			if err := sig.Accepts(f, "", i, a.value, 0); err != nil {
-				return nil, false, nil, err
+				return nil, nil, err
 			}
-			if !owned {
-				args, owned = append([]any(nil), args...), true
+			if copied == nil {
+				copied = append([]any(nil), args...)
 			}
-			args[i] = a.value
+			copied[i] = a.value
 		case *Thunk:
-			return nil, false, nil, fmt.Errorf("dagr: argument %d of %s is a *Thunk, which Spawn does not take: Compute it, or build the DAG with Delayed", i+1, call.Name(f))
+			return nil, nil, fmt.Errorf("dagr: argument %d of %s is a *Thunk, which Spawn does not take: Compute it, or build the DAG with Delayed", i+1, call.Name(f))
 		default:
 			if err := sig.Accepts(f, "", i, a, 0); err != nil {
-				return nil, false, nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return args, owned, deps, nil
+	return copied, deps, nil
 }

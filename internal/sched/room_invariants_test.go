@@ -29,7 +29,7 @@ func roomSpawn(s *Scheduler, ctx context.Context, spec *Spec, fn any, inputs ...
 	for i, in := range inputs {
 		deps = append(deps, Dep{Arg: i, Node: in})
 	}
-	s.Spawn(n, ctx, fn, sig, args, true, deps, spec, nil)
+	s.SpawnOwned(n, ctx, fn, sig, args, deps, spec, nil)
 	return n
 }
 

@@ -39,8 +39,14 @@ type Scheduler struct {
 	queuedProcs atomic.Int32  // processors whose queue is not empty (as of their last unlock), for idle runners to know whether to steal
 	idle        bitset        // processors with no share taken, so that placement finds one without a scan
 
-	live   [liveShards]liveCount // nodes not yet released, spread so that the goroutines that spawn and those that finish nodes do not share a cache line
-	closed atomic.Bool
+	// The live nodes are those spawned and not yet released. The two
+	// counts are kept apart, so that the goroutine that spawns and the
+	// runners that release never write the same cache line; each is
+	// spread over shards by the node's address, so that goroutines doing
+	// the same seldom do.
+	spawned  [liveShards]liveCount
+	released [liveShards]liveCount
+	closed   atomic.Bool
 
 	// foreign holds the nodes that depend on another scheduler's nodes:
 	// Close fails them, since their inputs may outlive this scheduler.
@@ -62,18 +68,21 @@ type liveCount struct {
 	_ [120]byte
 }
 
-// liveShard is where n is counted: by address, so that the node a goroutine
-// spawns and the one another releases are most likely counted apart.
-func (s *Scheduler) liveShard(n *Node) *atomic.Int64 {
-	return &s.live[uintptr(unsafe.Pointer(n))>>8%liveShards].n
-}
+// liveShard is the shard where n is counted.
+func liveShard(n *Node) int { return int(uintptr(unsafe.Pointer(n)) >> 8 % liveShards) }
 
 // liveTotal is the number of nodes not yet released; it is exact once no
-// node is spawned any more.
+// node is spawned any more, and never less than the number at the time of
+// the call. The released count is read first: a node released while the
+// spawned count is read was counted as spawned before, and so is not
+// counted as released only.
 func (s *Scheduler) liveTotal() int64 {
 	var t int64
-	for i := range s.live {
-		t += s.live[i].n.Load()
+	for i := range s.released {
+		t -= s.released[i].n.Load()
+	}
+	for i := range s.spawned {
+		t += s.spawned[i].n.Load()
 	}
 	return t
 }
@@ -103,11 +112,21 @@ func (s *Scheduler) NumProcs() int { return len(s.procs) }
 func (s *Scheduler) Closed() bool { return s.closed.Load() }
 
 // Spawn fills in n and starts it once its dependencies are done. args are
-// the call's arguments; deps name those that are other nodes' results,
-// whose slots are filled in place. owned says that args belongs to the
-// scheduler; otherwise the node keeps its own copy. bad, when not nil,
-// fails the node at once.
-func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, owned bool, deps []Dep, spec *Spec, bad error) {
+// the call's arguments, which the node copies (in place when they are few),
+// so that the caller's slice never leaves its stack; deps name those that
+// are other nodes' results, whose slots are filled in place. bad, when not
+// nil, fails the node at once.
+func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, deps []Dep, spec *Spec, bad error) {
+	own := n.inline[:0]
+	if len(args) > len(n.inline) {
+		own = make([]any, 0, len(args))
+	}
+	s.SpawnOwned(n, ctx, fn, sig, append(own, args...), deps, spec, bad)
+}
+
+// SpawnOwned is Spawn with arguments that belong to the scheduler from now
+// on: the node keeps args itself.
+func (s *Scheduler) SpawnOwned(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, deps []Dep, spec *Spec, bad error) {
 	if spec == nil {
 		spec = s.defaultSpec
 	} else if spec.owner != s {
@@ -117,16 +136,6 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	}
 	n.fn, n.sig, n.spec = fn, sig, spec
 	n.args = args
-	if !owned {
-		// The caller may reuse its slice: the node keeps a copy, in place
-		// when it is short.
-		if len(args) <= len(n.inline) {
-			n.args = n.inline[:len(args)]
-		} else {
-			n.args = make([]any, len(args))
-		}
-		copy(n.args, args)
-	}
 	tc := spawnParent(ctx)
 	switch {
 	case ctx == context.Context(tc):
@@ -139,7 +148,7 @@ func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, a
 	if tc != nil && tc.s == s {
 		n.where.Store(int32(tc.proc.index + 1))
 	}
-	s.liveShard(n).Add(1)
+	s.spawned[liveShard(n)].n.Add(1)
 	if n.group != nil {
 		n.group.add()
 	}
@@ -279,7 +288,7 @@ func (s *Scheduler) forgetForeign(n *Node) {
 
 // taskDone counts n released.
 func (s *Scheduler) taskDone(n *Node) {
-	s.liveShard(n).Add(-1)
+	s.released[liveShard(n)].n.Add(1)
 	if s.closed.Load() {
 		s.notifyDrained()
 	}
