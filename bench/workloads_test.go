@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/dagr/dagr"
 )
@@ -185,12 +186,14 @@ func BenchmarkW6Scaling(b *testing.B) {
 	}
 }
 
-// sideBySide runs each form of w as a sub-benchmark, in order. The dagr
-// form reports its time over each earlier form's (x-goroutine, x-ready,
-// ...); under a workload with a serial form, the parallel forms report
-// their speed-up over it. With -count, each sub-benchmark runs count times
-// in a row, and the ratios are taken against the median of the earlier
-// form's runs.
+// sideBySide runs each form of w as a sub-benchmark, in order, and reports
+// its time and memory per task. The dagr form reports its time over each
+// earlier form's (x-goroutine, x-ready, ...); under a workload with a
+// serial form, the parallel forms report their speed-up over it. The
+// ratios come from an interleaved comparison of the two forms after the
+// timed loop (see pairedRatio); with -paired.rounds=0, from the timed
+// loops themselves, against the median of the earlier form's runs (with
+// -count, each sub-benchmark runs count times in a row).
 func sideBySide(b *testing.B, w workload) {
 	nsPerOp := make(map[string][]float64) // of the forms that have run
 	for i, im := range w.impls {
@@ -203,12 +206,18 @@ func sideBySide(b *testing.B, w workload) {
 			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			for _, base := range w.impls[:i] {
 				baseNs, ok := median(nsPerOp[base.name])
+				if !ok { // filtered out by -bench
+					continue
+				}
+				ratio := ns / baseNs
+				if *pairedRounds > 0 && (im.name == "dagr" || base.name == "serial") {
+					ratio = pairedRatio(b, w, base.start(b), run, time.Duration(baseNs), time.Duration(ns))
+				}
 				switch {
-				case !ok: // filtered out by -bench
 				case base.name == "serial":
-					b.ReportMetric(baseNs/ns, "speedup")
+					b.ReportMetric(1/ratio, "speedup")
 				case im.name == "dagr":
-					b.ReportMetric(ns/baseNs, "x-"+base.name)
+					b.ReportMetric(ratio, "x-"+base.name)
 				}
 			}
 			nsPerOp[im.name] = append(nsPerOp[im.name], ns)
