@@ -201,7 +201,7 @@ func (c *computation) spec(th *Thunk) (*sched.Spec, error) {
 	if o.Single == 0 && o.Scope == nil {
 		o.Single, o.Scope = c.opts.Single, c.opts.Scope
 	}
-	spec, err := c.s.spec(&o)
+	spec, err := c.s.spec(&o, th.f)
 	spec.AbortsGroup = !c.opts.AllowErrors && !o.AllowError
 	spec.ErrorsFlow = !spec.AbortsGroup
 	if o.Cache {

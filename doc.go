@@ -33,9 +33,9 @@
 // p and r run in parallel; q starts when p is done, and s when p, q and r
 // are.
 //
-// This version runs tasks on the processors of one process: worker
-// processes are not built yet ([AddProcs] returns an error wrapping
-// [ErrNoWorkers], and [Main] returns at once).
+// Tasks run on the processors of this process and, once [AddProcs] has
+// started worker processes of the same binary, on theirs: see Workers
+// below.
 //
 // # Spawning tasks
 //
@@ -297,6 +297,44 @@
 // A task whose Single or Scope names only workers or processors that do not
 // exist fails with an error wrapping [ErrNoProcessor]; a scope naming
 // several runs on any of them that exists.
+//
+// # Workers
+//
+// A program runs on several processes of its own binary (Dagger's
+// Distributed.jl workers). [Main] is the first line of main (and of
+// TestMain): in a process started as a worker it serves and exits. The
+// functions that may run elsewhere are registered in init; [AddProcs]
+// starts worker processes on this machine, and the scheduler talks to
+// them over a NATS server that it embeds, on 127.0.0.1, with credentials
+// made for the run:
+//
+//	func init() { dagr.Register(add) }
+//
+//	func main() {
+//		dagr.Main()
+//		ctx := context.Background()
+//		ids, err := dagr.AddProcs(ctx, 2) // [2 3]
+//		...
+//		t := dagr.Spawn(ctx, add, dagr.Options{Single: 2}, 1, 2) // runs on worker 2
+//	}
+//
+// [Options].Single, [WorkerScope] and [ExactScope] place a task on a
+// worker, and a ThreadProc on one of its processors. Arguments and
+// results travel as CBOR, decoded into the function's own parameter and
+// result types; slices of numbers travel as their bytes. A task that
+// fails on a worker fails with a [*WorkerError] that says where, and keeps
+// a panic's value and stack as text, and whether it was a cancellation or
+// a deadline. Cancel and Timeout reach f on the worker at once.
+// Functions that are not registered, closures among them, run on worker
+// 1; a task of one that its options place elsewhere fails.
+// [RemoveProc] stops a worker after its running tasks end; Close stops
+// them all. A worker exits by itself when its scheduler's process is
+// gone.
+//
+// Not yet: tasks whose options do not pin them run on worker 1 only;
+// results travel back to worker 1 with the message that ends the task
+// (up to 64 MiB), rather than staying on their worker; a task on a worker
+// spawns only on that worker.
 //
 // # Schedulers
 //

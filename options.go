@@ -41,8 +41,9 @@ type Options struct {
 	Restore func(ctx context.Context) (result any, ok bool, err error)
 }
 
-// spec resolves o against s's processors.
-func (s *Scheduler) spec(o *Options) (*sched.Spec, error) {
+// spec resolves o, the options of a task of f, against s's processors and
+// workers.
+func (s *Scheduler) spec(o *Options, f any) (*sched.Spec, error) {
 	sp := s.eng.NewSpec()
 	sp.Name, sp.Priority, sp.Retries, sp.Timeout = o.Name, o.Priority, o.Retries, o.Timeout
 	sp.TimeUtil, sp.AllocUtil = o.TimeUtil, o.AllocUtil
@@ -64,26 +65,10 @@ func (s *Scheduler) spec(o *Options) (*sched.Spec, error) {
 	if o.Timeout < 0 {
 		return sp, fmt.Errorf("dagr: Options.Timeout is %v; it must not be negative", o.Timeout)
 	}
-	procs, err := s.allowedProcs(o.Single, o.Scope)
-	sp.Procs = procs
-	return sp, err
-}
-
-// allowedProcs returns the processors of this process that single and scope
-// allow (nil for all of them), or an error wrapping ErrNoProcessor.
-func (s *Scheduler) allowedProcs(single int, scope Scope) ([]int, error) {
-	if single < 0 {
-		return nil, fmt.Errorf("dagr: Options.Single is %d; worker ids start at 1", single)
+	p, err := s.placement(o.Single, o.Scope)
+	if err != nil || p.remote == nil {
+		sp.Procs = p.procs
+		return sp, err
 	}
-	if single > 1 {
-		return nil, fmt.Errorf("%w: Options.Single names worker %d, and the live workers are %v", ErrNoProcessor, single, s.Workers(context.Background()))
-	}
-	if scope == nil {
-		return nil, nil
-	}
-	procs, ok := scope.procsOn(MyID(), s.procs)
-	if !ok {
-		return nil, fmt.Errorf("%w: no processor of the live workers %v (with %d processors on worker 1) is in %v", ErrNoProcessor, s.Workers(context.Background()), s.procs, scope)
-	}
-	return procs, nil
+	return sp, s.remoteSpec(sp, o, f, p.remote)
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/dagr/dagr/internal/cache"
+	"github.com/dagr/dagr/internal/cluster"
 	"github.com/dagr/dagr/internal/sched"
 )
 
@@ -39,6 +40,9 @@ type Scheduler struct {
 	procs int
 	log   *slog.Logger
 	cache *cache.LRU[Thunk] // bounds cached thunk results; nil when unbounded
+
+	clMu sync.Mutex
+	cl   *cluster.Coordinator // the worker processes, from the first AddProcs on
 }
 
 // New starts a scheduler. Nothing runs until a task is spawned on it.
@@ -84,9 +88,15 @@ func Default() *Scheduler { return defaultScheduler() }
 // task's f, it does not wait for that task (nor for the tasks running it
 // inline, see Task.Wait). Tasks spawned on s afterwards fail with an error
 // wrapping ErrClosed. Close may be called more than once, and each call
-// waits as the first does.
+// waits as the first does. Close also stops the worker processes that
+// AddProcs started, and waits until they have exited.
 func (s *Scheduler) Close() error {
 	s.eng.Close()
+	// The tasks on workers ended with the engine's: now their processes
+	// may stop.
+	if cl := s.cluster(); cl != nil {
+		cl.Close()
+	}
 	return nil
 }
 

@@ -99,7 +99,12 @@ func (s exactScope) procsOn(w, n int) ([]int, bool) {
 
 // MyID returns this process's worker id: 1 in the process that runs the
 // scheduler.
-func MyID() int { return 1 }
+func MyID() int {
+	if id := myID.Load(); id > 0 {
+		return int(id)
+	}
+	return 1
+}
 
 // CurrentProcessor returns the processor that runs the task ctx was handed
 // to, or nil when ctx is not a task's.

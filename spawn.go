@@ -37,7 +37,7 @@ func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
 	if len(args) > 0 {
 		if o, ok := args[0].(Options); ok {
 			args = args[1:]
-			spec, bad = s.spec(&o)
+			spec, bad = s.spec(&o, f)
 		}
 	}
 	sig, err := call.Analyze(f)

@@ -2,79 +2,102 @@ package dagr
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
+	"os"
+	"sync/atomic"
 
-	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/cluster"
 )
 
-// ErrNoWorkers is wrapped by the errors of AddProcs and RemoveProc in this
-// version of dagr, which runs tasks on the processors of one process only.
-var ErrNoWorkers = fmt.Errorf("dagr: worker processes are not supported yet: %w", errors.ErrUnsupported)
+// myID is this process's worker id: 1 unless Main made it a worker.
+var myID atomic.Int64
 
-// Main is the first line of main() and of TestMain. In a process started as
-// a worker it serves tasks and then exits; in any other process it returns
-// at once. This version starts no workers, so Main always returns.
-func Main() {}
-
-var registry struct {
-	sync.Mutex
-	funcs map[string]any
-	errs  []error
+// Main is the first line of main() and of TestMain. In a process that
+// AddProcs started as a worker, it joins the run, serves tasks until the
+// scheduler stops it or is gone, and exits; in any other process it
+// returns at once.
+func Main() {
+	j, ok, err := cluster.WorkerFromEnv()
+	if !ok {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	myID.Store(int64(j.Worker))
+	s := Default()
+	code := cluster.Serve(j, &registry, s.procs, s.runSubmitted, encodeError)
+	s.Close()
+	os.Exit(code)
 }
+
+// registry holds the functions that may run on any worker.
+var registry cluster.Registry
 
 // Register names functions that may run on other processes; call it from
-// init. Functions are known by their runtime name ("main.add"). A value that
-// is not a function is reported by AddProcs.
-func Register(fs ...any) {
-	registry.Lock()
-	defer registry.Unlock()
-	if registry.funcs == nil {
-		registry.funcs = make(map[string]any)
-	}
-	for _, f := range fs {
-		if _, err := call.Analyze(f); err != nil {
-			registry.errs = append(registry.errs, fmt.Errorf("dagr: Register: %w", err))
-			continue
-		}
-		registry.funcs[call.Name(f)] = f
-	}
-}
+// init, in every build of the program alike. Functions are known by their
+// runtime name ("main.add"). A value that is not a function is reported by
+// AddProcs.
+func Register(fs ...any) { registry.Register(fs...) }
 
-// AddProcs starts n worker processes of this binary on this machine and
-// returns their ids. In this version it returns an error wrapping
-// ErrNoWorkers.
+// AddProcs starts n worker processes of this program's binary on this
+// machine and returns their ids once each of them serves. The program's
+// main (or TestMain) must call Main first. The first call starts the NATS
+// server of the run, on 127.0.0.1 with credentials made for the run. A
+// worker whose registered functions differ from this process's (another
+// build) is refused, and the error says how they differ.
 func AddProcs(ctx context.Context, n int) ([]int, error) {
 	return schedulerOf(ctx).AddProcs(ctx, n)
 }
 
 // AddProcs is the package-level AddProcs on s.
 func (s *Scheduler) AddProcs(ctx context.Context, n int) ([]int, error) {
-	registry.Lock()
-	err := errors.Join(registry.errs...)
-	registry.Unlock()
-	if err != nil {
-		return nil, err
+	if MyID() != 1 {
+		return nil, fmt.Errorf("dagr: AddProcs(%d) on worker %d: only worker 1 starts workers", n, MyID())
 	}
-	return nil, fmt.Errorf("dagr: AddProcs(%d): %w", n, ErrNoWorkers)
+	s.clMu.Lock()
+	if s.cl == nil {
+		s.cl = cluster.NewCoordinator(&registry, workerError)
+	}
+	cl := s.cl
+	s.clMu.Unlock()
+	return cl.AddProcs(orBackground(ctx), n)
+}
+
+// cluster returns the coordinator of s's workers, or nil if s never
+// started any.
+func (s *Scheduler) cluster() *cluster.Coordinator {
+	s.clMu.Lock()
+	defer s.clMu.Unlock()
+	return s.cl
 }
 
 // Workers returns the ids of the live workers of ctx's scheduler, 1 (this
-// process) included.
+// process) included, in order.
 func Workers(ctx context.Context) []int { return schedulerOf(ctx).Workers(ctx) }
 
 // Workers is the package-level Workers on s.
-func (s *Scheduler) Workers(ctx context.Context) []int { return []int{MyID()} }
+func (s *Scheduler) Workers(ctx context.Context) []int {
+	if cl := s.cluster(); cl != nil {
+		return cl.Workers()
+	}
+	return []int{MyID()}
+}
 
-// RemoveProc stops worker id. Worker 1, the scheduler's own process, cannot
-// be removed.
+// RemoveProc stops worker id: it takes no new task, finishes the tasks it
+// runs, and exits; RemoveProc returns once its process has. If ctx ends
+// first, the worker is killed. Worker 1, the scheduler's own process,
+// cannot be removed.
 func RemoveProc(ctx context.Context, id int) error { return schedulerOf(ctx).RemoveProc(ctx, id) }
 
 // RemoveProc is the package-level RemoveProc on s.
 func (s *Scheduler) RemoveProc(ctx context.Context, id int) error {
-	if id == MyID() {
+	if id == 1 {
 		return fmt.Errorf("dagr: RemoveProc(%d): worker %d is the scheduler's own process", id, id)
+	}
+	if cl := s.cluster(); cl != nil {
+		return cl.RemoveProc(orBackground(ctx), id)
 	}
 	return fmt.Errorf("dagr: RemoveProc(%d): no such worker (live workers: %v)", id, s.Workers(ctx))
 }

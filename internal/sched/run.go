@@ -88,7 +88,7 @@ func (s *Scheduler) try(p *proc, n *Node, last bool, depth int32) (res any, err 
 	spec := n.spec
 	var ctx context.Context
 	var tc *taskContext
-	if n.sig.TakesCtx || spec.Timeout > 0 {
+	if n.sig.TakesCtx || spec.Timeout > 0 || spec.Call != nil {
 		if tc = s.attach(p, n, spec.Timeout, depth); tc == nil {
 			return nil, nil // ended before the try began
 		}
@@ -138,6 +138,9 @@ func (s *Scheduler) call(n *Node, ctx context.Context) (res any, err error) {
 			res, err = nil, s.cfg.PanicError(v, debug.Stack())
 		}
 	}()
+	if c := n.spec.Call; c != nil {
+		return c(ctx, n.fn, n.sig, n.args)
+	}
 	return n.sig.Call(n.fn, ctx, n.args)
 }
 

@@ -3,6 +3,8 @@ package sched
 import (
 	"context"
 	"time"
+
+	"github.com/dagr/dagr/internal/call"
 )
 
 // FullOccupancy is the occupancy of a task that takes a whole processor.
@@ -33,6 +35,13 @@ type Spec struct {
 	// OnSuccess, if set, gets the result after Checkpoint and before any
 	// dependent or caller sees it (the lazy API's cache).
 	OnSuccess func(result any)
+
+	// Call, if set, runs f in its stead: the seam through which a task runs
+	// on another worker. The node then runs as any other, with its
+	// retries, timeouts and cancellation, on a processor of this process
+	// (with the spec's Occupancy, usually none), and Call gets a context
+	// that ends when the try does.
+	Call func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error)
 
 	// owner is the scheduler whose processors Procs indexes: a node finds
 	// its scheduler here, which saves a pointer in every node.

@@ -1,0 +1,503 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/natstransport"
+	"github.com/dagr/dagr/internal/sched"
+	"github.com/dagr/dagr/internal/wire"
+)
+
+// Coordinator is the scheduler's side of a run, in the process that is
+// worker 1: it starts worker processes, admits them, and runs tasks on
+// them. It starts the embedded NATS server with its first worker: a
+// program that adds none never starts one.
+type Coordinator struct {
+	reg   *Registry
+	errOf func(worker int, e *wire.Error) error // the error of a task that failed on a worker
+
+	mu       sync.Mutex
+	srv      *natstransport.Server
+	conn     *natstransport.Conn
+	run      string
+	subj     subjects
+	nextID   int
+	workers  map[int]*workerProc // started, not yet gone
+	calls    map[uint64]*pendingCall
+	nextTask uint64
+	closed   bool
+}
+
+// workerProc is a worker process this coordinator started.
+type workerProc struct {
+	id     int
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser // closed by the worker's death or ours: either way the other side sees it
+	joined chan error     // gets the outcome of the worker's Hello
+	exited chan struct{}  // closed when the process is gone
+	exit   error          // how it exited, once exited is closed
+
+	// Guarded by Coordinator.mu.
+	live  bool // admitted, and not being removed
+	procs int
+	load  int // tasks sent and not yet done
+}
+
+type pendingCall struct {
+	worker int
+	done   chan *wire.Done
+}
+
+// NewCoordinator returns a coordinator for the functions of reg; errOf
+// makes the error of a task that failed on a worker.
+func NewCoordinator(reg *Registry, errOf func(worker int, e *wire.Error) error) *Coordinator {
+	return &Coordinator{reg: reg, errOf: errOf, nextID: 2, workers: make(map[int]*workerProc), calls: make(map[uint64]*pendingCall)}
+}
+
+// ErrClosed is the error of what is asked of a closed coordinator.
+var ErrClosed = errors.New("dagr: the scheduler is closed")
+
+// startLocked starts the server and subscribes to the run's subjects, once.
+func (c *Coordinator) startLocked() error {
+	if c.closed {
+		return ErrClosed
+	}
+	if c.conn != nil {
+		return nil
+	}
+	srv, err := natstransport.StartServer()
+	if err != nil {
+		return err
+	}
+	conn, err := natstransport.Connect(srv.Credentials(), "dagr worker 1", nil)
+	if err != nil {
+		srv.Shutdown()
+		return err
+	}
+	c.run = natstransport.NewRunID()
+	c.subj = subjectsOf(c.run)
+	if _, err := conn.Subscribe(c.subj.join(), c.onHello); err != nil {
+		conn.Close()
+		srv.Shutdown()
+		return err
+	}
+	if _, err := conn.Subscribe(c.subj.done(), c.onDone); err != nil {
+		conn.Close()
+		srv.Shutdown()
+		return err
+	}
+	c.srv, c.conn = srv, conn
+	return nil
+}
+
+// AddProcs starts n worker processes of this program's binary and returns
+// their ids once every one of them serves. If one fails to, those started
+// by this call are stopped, and the error says why.
+func (c *Coordinator) AddProcs(ctx context.Context, n int) ([]int, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("dagr: AddProcs(%d): the number of workers must be positive", n)
+	}
+	if err := c.reg.Err(); err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("dagr: AddProcs: finding this program's binary: %w", err)
+	}
+	c.mu.Lock()
+	if err := c.startLocked(); err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	var started []*workerProc
+	for range n {
+		w, err := c.spawnLocked(exe)
+		if err != nil {
+			c.mu.Unlock()
+			c.abort(started)
+			return nil, err
+		}
+		started = append(started, w)
+	}
+	c.mu.Unlock()
+
+	ids := make([]int, 0, n)
+	for _, w := range started {
+		var err error
+		select {
+		case err = <-w.joined:
+		case <-w.exited:
+			err = fmt.Errorf("dagr: AddProcs: worker %d exited before it joined (%v); its standard error says why", w.id, w.exit)
+		case <-ctx.Done():
+			err = fmt.Errorf("dagr: AddProcs: worker %d did not join: %w", w.id, context.Cause(ctx))
+		}
+		if err != nil {
+			c.abort(started)
+			return nil, err
+		}
+		ids = append(ids, w.id)
+	}
+	return ids, nil
+}
+
+// spawnLocked starts one worker process. It learns that this process is
+// gone when its standard input ends, however this process ends.
+func (c *Coordinator) spawnLocked(exe string) (*workerProc, error) {
+	id := c.nextID
+	c.nextID++
+	j, err := json.Marshal(Join{Run: c.run, Worker: id, Creds: c.srv.Credentials()})
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(withoutWorkerEnv(os.Environ()), EnvVar+"="+string(j))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("dagr: AddProcs: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("dagr: AddProcs: starting worker %d (%s): %w", id, exe, err)
+	}
+	w := &workerProc{id: id, cmd: cmd, stdin: stdin, joined: make(chan error, 1), exited: make(chan struct{})}
+	c.workers[id] = w
+	go c.watch(w)
+	return w, nil
+}
+
+func withoutWorkerEnv(env []string) []string {
+	return slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, EnvVar+"=") })
+}
+
+// watch waits for a worker process to exit, then fails the tasks it had.
+func (c *Coordinator) watch(w *workerProc) {
+	w.exit = w.cmd.Wait()
+	_ = w.stdin.Close()
+	close(w.exited)
+	c.mu.Lock()
+	delete(c.workers, w.id)
+	w.live = false
+	var lost []*pendingCall
+	for id, pc := range c.calls {
+		if pc.worker == w.id {
+			lost = append(lost, pc)
+			delete(c.calls, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, pc := range lost {
+		pc.done <- &wire.Done{Worker: w.id, Err: &wire.Error{Msg: fmt.Sprintf("worker %d exited while it ran the task (%v)", w.id, w.exit), Origin: w.id}}
+	}
+}
+
+// abortWait is how long a worker that did not join may take to exit
+// before it is killed.
+const abortWait = 5 * time.Second
+
+// abort stops workers that did not all join. Closing a worker's standard
+// input tells it that it is not wanted; a refused one exits by itself,
+// after it said why.
+func (c *Coordinator) abort(ws []*workerProc) {
+	c.mu.Lock()
+	for _, w := range ws {
+		w.live = false
+	}
+	c.mu.Unlock()
+	timeout := time.NewTimer(abortWait)
+	defer timeout.Stop()
+	for _, w := range ws {
+		_ = w.stdin.Close()
+	}
+	for _, w := range ws {
+		select {
+		case <-w.exited:
+		case <-timeout.C:
+			_ = w.cmd.Process.Kill()
+			<-w.exited
+		}
+	}
+}
+
+// onHello admits a worker, or refuses it with the reason.
+func (c *Coordinator) onHello(m natstransport.Msg) {
+	reply := func(refused string) {
+		data, _ := wire.Encode(wire.Welcome{Refused: refused})
+		_ = m.Respond(data)
+	}
+	h, err := wire.Decode[wire.Hello](m.Data)
+	if err != nil {
+		reply(err.Error())
+		return
+	}
+	c.mu.Lock()
+	w := c.workers[h.Worker]
+	if h.Run != c.run || w == nil || w.cmd.Process.Pid != h.PID {
+		c.mu.Unlock()
+		reply(fmt.Sprintf("no worker %d (pid %d) was started for this run", h.Worker, h.PID))
+		return
+	}
+	diff := Diff(c.reg.Funcs(), h.Registry)
+	if diff == "" {
+		w.live, w.procs = true, max(h.Procs, 1)
+	}
+	c.mu.Unlock()
+	if diff != "" {
+		reason := fmt.Sprintf("worker %d runs another build of the program: %s", h.Worker, diff)
+		reply(reason)
+		w.joined <- errors.New("dagr: AddProcs: " + reason)
+		return
+	}
+	reply("")
+	w.joined <- nil
+}
+
+// onDone hands a task's outcome to the call waiting for it.
+func (c *Coordinator) onDone(m natstransport.Msg) {
+	d, err := wire.Decode[wire.Done](m.Data)
+	if err != nil {
+		return // not from one of our workers: nothing waits for it
+	}
+	c.mu.Lock()
+	pc := c.calls[d.Task]
+	if pc != nil && pc.worker == d.Worker {
+		delete(c.calls, d.Task)
+		if w := c.workers[d.Worker]; w != nil {
+			w.load--
+		}
+	} else {
+		pc = nil
+	}
+	c.mu.Unlock()
+	if pc != nil {
+		pc.done <- d
+	}
+}
+
+// Workers returns the ids of the live workers, 1 first.
+func (c *Coordinator) Workers() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.liveLocked()
+}
+
+// Procs returns the number of processors of live worker id, or 0.
+func (c *Coordinator) Procs(id int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w := c.workers[id]; w != nil && w.live {
+		return w.procs
+	}
+	return 0
+}
+
+// Target is where a task may run: one of Workers (any live worker but 1
+// when nil), on processor Thread of it (from 1; 0 for any).
+type Target struct {
+	Workers []int
+	Thread  int
+}
+
+// Options are the options of a task that travel with it.
+type Options struct {
+	Name      string
+	Occupancy float64
+	Priority  int
+}
+
+// Call runs fn(args...) on a worker of target and returns its result,
+// decoded into fn's result type. It is the body of a task placed on
+// another worker (sched.Spec.Call): when ctx ends, the worker is told to
+// cancel the task and Call returns at once.
+func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn any, sig *call.Sig, args []any) (any, error) {
+	name, ok := c.reg.Registered(fn)
+	if !ok {
+		return nil, fmt.Errorf("dagr: %s is not registered (dagr.Register), so it runs only on worker 1", name)
+	}
+	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority}
+	for i, a := range args {
+		data, err := wire.EncodeValue(a)
+		if err != nil {
+			return nil, fmt.Errorf("dagr: argument %d of %s: %w", i+1, name, err)
+		}
+		sub.Args = append(sub.Args, data)
+	}
+	c.mu.Lock()
+	w, err := c.pickLocked(target)
+	if err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	c.nextTask++
+	sub.Task = c.nextTask
+	pc := &pendingCall{worker: w.id, done: make(chan *wire.Done, 1)}
+	c.calls[sub.Task] = pc
+	w.load++
+	conn, subject := c.conn, c.subj.worker(w.id)
+	c.mu.Unlock()
+
+	data, err := wire.Encode(wire.Order{Submit: sub})
+	if err == nil {
+		err = conn.Publish(subject, data)
+	}
+	if err != nil {
+		c.forget(sub.Task)
+		return nil, fmt.Errorf("dagr: sending %s to worker %d: %w", name, w.id, err)
+	}
+	select {
+	case d := <-pc.done:
+		if d.Err != nil {
+			return nil, c.errOf(w.id, d.Err)
+		}
+		if sig.Results != call.ResultValue && sig.Results != call.ResultValueErr {
+			return nil, nil
+		}
+		v, err := wire.DecodeValue(d.Result, sig.Type.Out(0))
+		if err != nil {
+			return nil, fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
+		}
+		return v, nil
+	case <-ctx.Done():
+		c.forget(sub.Task)
+		reason := wire.KindCanceled
+		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			reason = wire.KindDeadline
+		}
+		if data, err := wire.Encode(wire.Order{Cancel: &wire.Cancel{Task: sub.Task, Reason: reason}}); err == nil {
+			_ = conn.Publish(subject, data)
+		}
+		return nil, context.Cause(ctx)
+	}
+}
+
+// pickLocked chooses the live worker of target with the fewest tasks per
+// processor.
+func (c *Coordinator) pickLocked(target Target) (*workerProc, error) {
+	if c.closed {
+		return nil, ErrClosed
+	}
+	var best *workerProc
+	consider := func(w *workerProc) {
+		if w == nil || !w.live || target.Thread > w.procs {
+			return
+		}
+		if best == nil || w.load*best.procs < best.load*w.procs {
+			best = w
+		}
+	}
+	if target.Workers == nil {
+		for _, w := range c.workers {
+			consider(w)
+		}
+	}
+	for _, id := range target.Workers {
+		consider(c.workers[id])
+	}
+	if best == nil {
+		where := "any worker but 1"
+		if target.Workers != nil {
+			where = fmt.Sprintf("workers %v", target.Workers)
+		}
+		if target.Thread > 0 {
+			where += fmt.Sprintf(", processor %d", target.Thread)
+		}
+		return nil, fmt.Errorf("%w: no live worker has %s (live workers: %v)", sched.ErrNoProcessor, where, c.liveLocked())
+	}
+	return best, nil
+}
+
+func (c *Coordinator) liveLocked() []int {
+	ids := []int{1}
+	for id, w := range c.workers {
+		if w.live {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (c *Coordinator) forget(task uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if pc := c.calls[task]; pc != nil {
+		delete(c.calls, task)
+		if w := c.workers[pc.worker]; w != nil {
+			w.load--
+		}
+	}
+}
+
+// stopTimeout is how long a stopped worker may take to finish its tasks
+// and exit before it is killed.
+const stopTimeout = 30 * time.Second
+
+// RemoveProc stops worker id: it takes no new task, finishes those it
+// runs, and exits; RemoveProc returns once it has.
+func (c *Coordinator) RemoveProc(ctx context.Context, id int) error {
+	c.mu.Lock()
+	w := c.workers[id]
+	if w == nil || !w.live {
+		live := c.liveLocked()
+		c.mu.Unlock()
+		return fmt.Errorf("dagr: RemoveProc(%d): no such worker (live workers: %v)", id, live)
+	}
+	w.live = false
+	conn, subject := c.conn, c.subj.worker(id)
+	c.mu.Unlock()
+	return c.stop(ctx, w, conn, subject)
+}
+
+// stop tells w to stop and waits for it to exit, killing it if ctx ends
+// first.
+func (c *Coordinator) stop(ctx context.Context, w *workerProc, conn *natstransport.Conn, subject string) error {
+	if data, err := wire.Encode(wire.Order{Stop: true}); err == nil {
+		_ = conn.Publish(subject, data)
+	}
+	select {
+	case <-w.exited:
+		return nil
+	case <-ctx.Done():
+		_ = w.cmd.Process.Kill()
+		<-w.exited
+		return fmt.Errorf("dagr: worker %d did not stop in time and was killed: %w", w.id, context.Cause(ctx))
+	}
+}
+
+// Close stops every worker, waits for them to exit, and stops the server.
+func (c *Coordinator) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	var ws []*workerProc
+	for _, w := range c.workers {
+		w.live = false
+		ws = append(ws, w)
+	}
+	conn, srv := c.conn, c.srv
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Go(func() { _ = c.stop(ctx, w, conn, c.subj.worker(w.id)) })
+	}
+	wg.Wait()
+	if conn != nil {
+		conn.Close()
+		srv.Shutdown()
+	}
+}

@@ -1,0 +1,47 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/dagr/dagr/internal/natstransport"
+)
+
+// EnvVar is the environment variable that makes a process of the program
+// a worker: Main finds it and serves. Its value, a Join in JSON, holds the
+// run's credentials.
+const EnvVar = "DAGR_WORKER"
+
+// Join is what a worker needs to join its run.
+type Join struct {
+	Run    string                    `json:"run"`
+	Worker int                       `json:"worker"`
+	Creds  natstransport.Credentials `json:"nats"`
+}
+
+// subjects are a run's NATS subjects: all under one prefix, so that runs
+// sharing a server never see each other's messages.
+type subjects struct{ prefix string }
+
+func subjectsOf(run string) subjects { return subjects{"dagr." + run} }
+
+func (s subjects) join() string         { return s.prefix + ".join" }
+func (s subjects) done() string         { return s.prefix + ".done" }
+func (s subjects) worker(id int) string { return fmt.Sprintf("%s.w.%d", s.prefix, id) }
+
+// joinFromEnv returns the Join of a process started as a worker.
+func joinFromEnv() (Join, bool, error) {
+	v, ok := os.LookupEnv(EnvVar)
+	if !ok {
+		return Join{}, false, nil
+	}
+	var j Join
+	if err := json.Unmarshal([]byte(v), &j); err != nil {
+		return Join{}, true, fmt.Errorf("dagr: %s does not hold a worker's settings: %w", EnvVar, err)
+	}
+	if j.Run == "" || j.Worker < 2 || j.Creds.URL == "" {
+		return Join{}, true, fmt.Errorf("dagr: %s misses the run, the worker id or the server's URL", EnvVar)
+	}
+	return j, true, nil
+}

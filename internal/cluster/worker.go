@@ -1,0 +1,215 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/natstransport"
+	"github.com/dagr/dagr/internal/wire"
+)
+
+// Exec runs a task sent to this worker on the worker's own scheduler and
+// returns its result.
+type Exec func(ctx context.Context, s *wire.Submit, fn any, args []any) (any, error)
+
+// Worker is the side of a run in a worker process.
+type Worker struct {
+	join      Join
+	reg       *Registry
+	procs     int
+	exec      Exec
+	encodeErr func(error) *wire.Error
+
+	conn *natstransport.Conn
+	subj subjects
+
+	mu       sync.Mutex
+	running  map[uint64]context.CancelCauseFunc
+	stopping bool
+	tasks    sync.WaitGroup
+}
+
+// WorkerFromEnv returns the settings of a process started as a worker, and
+// false in any other process.
+func WorkerFromEnv() (Join, bool, error) { return joinFromEnv() }
+
+// Serve joins the run j as a worker with procs processors and serves it
+// until told to stop or until the scheduler is gone. It returns the
+// process's exit code.
+func Serve(j Join, reg *Registry, procs int, exec Exec, encodeErr func(error) *wire.Error) int {
+	w := &Worker{join: j, reg: reg, procs: procs, exec: exec, encodeErr: encodeErr, subj: subjectsOf(j.Run), running: make(map[uint64]context.CancelCauseFunc)}
+	gone := make(chan string, 2)
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	conn, err := natstransport.Connect(j.Creds, fmt.Sprintf("dagr worker %d", j.Worker), func() {
+		gone <- "its connection to the scheduler closed"
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", j.Worker, err)
+		return 2
+	}
+	w.conn = conn
+	// The scheduler's process holds the other end of standard input: when
+	// it ends, however it ends, the read returns.
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		gone <- "the scheduler's process is gone"
+	}()
+	if _, err := conn.Subscribe(w.subj.worker(j.Worker), func(m natstransport.Msg) {
+		o, err := wire.Decode[wire.Order](m.Data)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "dagr: worker %d: dropped a message: %v\n", j.Worker, err)
+			return
+		}
+		switch {
+		case o.Submit != nil:
+			w.start(o.Submit)
+		case o.Cancel != nil:
+			w.cancel(o.Cancel)
+		case o.Stop:
+			stopOnce.Do(func() { close(stop) })
+		}
+	}); err != nil {
+		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", j.Worker, err)
+		return 2
+	}
+	if code := w.hello(); code != 0 {
+		conn.Close()
+		return code
+	}
+	select {
+	case <-stop:
+		w.mu.Lock()
+		w.stopping = true
+		w.mu.Unlock()
+		w.tasks.Wait()
+		conn.Close()
+		return 0
+	case why := <-gone:
+		fmt.Fprintf(os.Stderr, "dagr: worker %d exits: %s\n", j.Worker, why)
+		return 1
+	}
+}
+
+// joinTimeout bounds the wait for the scheduler's answer to a Hello.
+const joinTimeout = 30 * time.Second
+
+// hello asks to join the run, and returns 0 once admitted.
+func (w *Worker) hello() int {
+	data, err := wire.Encode(wire.Hello{Run: w.join.Run, Worker: w.join.Worker, PID: os.Getpid(), Procs: w.procs, Registry: w.reg.Funcs()})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", w.join.Worker, err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
+	defer cancel()
+	reply, err := w.conn.Request(ctx, w.subj.join(), data)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dagr: worker %d: no answer to its request to join: %v\n", w.join.Worker, err)
+		return 2
+	}
+	welcome, err := wire.Decode[wire.Welcome](reply)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", w.join.Worker, err)
+		return 2
+	}
+	if welcome.Refused != "" {
+		fmt.Fprintf(os.Stderr, "dagr: worker %d was refused: %s\n", w.join.Worker, welcome.Refused)
+		return 3
+	}
+	return 0
+}
+
+// start runs a submitted task on a goroutine of its own.
+func (w *Worker) start(s *wire.Submit) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	w.mu.Lock()
+	if w.stopping {
+		w.mu.Unlock()
+		cancel(nil)
+		w.send(&wire.Done{Task: s.Task, Worker: w.join.Worker, Err: &wire.Error{Msg: fmt.Sprintf("worker %d is stopping", w.join.Worker), Origin: w.join.Worker}})
+		return
+	}
+	w.running[s.Task] = cancel
+	w.tasks.Add(1)
+	w.mu.Unlock()
+	go func() {
+		defer w.tasks.Done()
+		d := w.run(ctx, s)
+		w.mu.Lock()
+		delete(w.running, s.Task)
+		w.mu.Unlock()
+		cancel(nil)
+		w.send(d)
+	}()
+}
+
+// run decodes a task's arguments, runs it, and encodes its outcome.
+func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
+	d := &wire.Done{Task: s.Task, Worker: w.join.Worker}
+	fail := func(format string, args ...any) *wire.Done {
+		d.Err = &wire.Error{Msg: fmt.Sprintf(format, args...), Task: s.Func, Origin: w.join.Worker}
+		return d
+	}
+	fn, ok := w.reg.Lookup(s.Func)
+	if !ok {
+		return fail("%s is not registered on worker %d", s.Func, w.join.Worker)
+	}
+	sig, err := call.Analyze(fn)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := sig.CheckCount(fn, len(s.Args)); err != nil {
+		return fail("%v", err)
+	}
+	args := make([]any, len(s.Args))
+	for i, raw := range s.Args {
+		v, err := wire.DecodeValue(raw, sig.Param(i))
+		if err != nil {
+			return fail("argument %d of %s: %v", i+1, s.Func, err)
+		}
+		args[i] = v
+	}
+	res, err := w.exec(ctx, s, fn, args)
+	if err != nil {
+		d.Err = w.encodeErr(err)
+		d.Err.Origin = w.join.Worker
+		return d
+	}
+	if sig.Results == call.ResultValue || sig.Results == call.ResultValueErr {
+		if d.Result, err = wire.EncodeValue(res); err != nil {
+			return fail("the result of %s: %v", s.Func, err)
+		}
+	}
+	return d
+}
+
+func (w *Worker) send(d *wire.Done) {
+	data, err := wire.Encode(d)
+	if err != nil {
+		data, _ = wire.Encode(&wire.Done{Task: d.Task, Worker: d.Worker, Err: &wire.Error{Msg: err.Error(), Origin: d.Worker}})
+	}
+	if err := w.conn.Publish(w.subj.done(), data); err != nil {
+		fmt.Fprintf(os.Stderr, "dagr: worker %d: sending the end of task %d: %v\n", w.join.Worker, d.Task, err)
+	}
+}
+
+// cancel stops a running task.
+func (w *Worker) cancel(c *wire.Cancel) {
+	w.mu.Lock()
+	cancel := w.running[c.Task]
+	w.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	if c.Reason == wire.KindDeadline {
+		cancel(context.DeadlineExceeded)
+	} else {
+		cancel(context.Canceled)
+	}
+}

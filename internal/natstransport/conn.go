@@ -1,0 +1,78 @@
+package natstransport
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Conn is one process's connection to a run's server.
+type Conn struct {
+	nc *nats.Conn
+}
+
+// Connect connects to the server creds name. closed is called once when
+// the connection is gone for good: the server stopped or cannot be
+// reached. There is no reconnection: a run's server lives as long as its
+// scheduler.
+func Connect(creds Credentials, name string, closed func()) (*Conn, error) {
+	nc, err := nats.Connect(creds.URL,
+		nats.UserInfo(creds.User, creds.Pass),
+		nats.Name(name),
+		nats.NoReconnect(),
+		nats.ClosedHandler(func(*nats.Conn) {
+			if closed != nil {
+				closed()
+			}
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dagr: connecting to %s: %w", creds.URL, err)
+	}
+	return &Conn{nc: nc}, nil
+}
+
+// Publish sends data on subject.
+func (c *Conn) Publish(subject string, data []byte) error {
+	return c.nc.Publish(subject, data)
+}
+
+// Request sends data on subject and returns the reply.
+func (c *Conn) Request(ctx context.Context, subject string, data []byte) ([]byte, error) {
+	m, err := c.nc.RequestWithContext(ctx, subject, data)
+	if err != nil {
+		return nil, err
+	}
+	return m.Data, nil
+}
+
+// Msg is a message received: Respond answers a request.
+type Msg struct {
+	Data []byte
+	m    *nats.Msg
+}
+
+// Respond answers the request m is.
+func (m Msg) Respond(data []byte) error { return m.m.Respond(data) }
+
+// Subscribe calls handle with each message on subject, one at a time, in
+// order, until unsubscribe is called.
+func (c *Conn) Subscribe(subject string, handle func(Msg)) (unsubscribe func() error, _ error) {
+	sub, err := c.nc.Subscribe(subject, func(m *nats.Msg) { handle(Msg{Data: m.Data, m: m}) })
+	if err != nil {
+		return nil, fmt.Errorf("dagr: subscribing to %s: %w", subject, err)
+	}
+	// Results may be large and come faster than one handler takes them.
+	_ = sub.SetPendingLimits(-1, -1)
+	return sub.Unsubscribe, nil
+}
+
+// Flush waits until the server has every message published so far.
+func (c *Conn) Flush() error { return c.nc.Flush() }
+
+// Close sends what is pending and closes the connection.
+func (c *Conn) Close() {
+	_ = c.nc.Flush()
+	c.nc.Close()
+}

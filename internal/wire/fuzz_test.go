@@ -1,0 +1,78 @@
+package wire
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// The fuzz targets feed bytes from the network to each decoder: none may
+// panic, and what decodes must encode again.
+
+func FuzzDecodeOrder(f *testing.F) {
+	arg, _ := EncodeValue([]float64{1, 2})
+	for _, o := range []Order{
+		{Submit: &Submit{Task: 1, Func: "main.f", Args: []cbor.RawMessage{arg}, Timeout: time.Second}},
+		{Cancel: &Cancel{Task: 2, Reason: KindDeadline}},
+		{Stop: true},
+	} {
+		b, _ := Encode(o)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if o, err := Decode[Order](data); err == nil {
+			if _, err := Encode(o); err != nil {
+				t.Fatalf("a decoded order does not encode: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzDecodeDone(f *testing.F) {
+	res, _ := EncodeValue("ok")
+	for _, d := range []Done{
+		{Task: 1, Worker: 2, Result: res},
+		{Task: 1, Worker: 2, Err: &Error{Kind: KindPanic, Msg: "boom", Stack: "s"}},
+	} {
+		b, _ := Encode(d)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if d, err := Decode[Done](data); err == nil {
+			if _, err := Encode(d); err != nil {
+				t.Fatalf("a decoded Done does not encode: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzDecodeHello(f *testing.F) {
+	b, _ := Encode(Hello{Run: "r", Worker: 2, PID: 10, Procs: 2, Registry: []Func{{"main.f", "func(int) int"}}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = Decode[Hello](data)
+		_, _ = Decode[Welcome](data)
+	})
+}
+
+func FuzzDecodeValue(f *testing.F) {
+	for _, v := range []any{1, "s", []float64{1}, []int{1, 2}, point{X: 1}, map[string]int{"a": 1}} {
+		b, _ := EncodeValue(v)
+		f.Add(b)
+	}
+	types := []reflect.Type{nil, reflect.TypeFor[int](), reflect.TypeFor[string](), reflect.TypeFor[[]float64](),
+		reflect.TypeFor[[]int](), reflect.TypeFor[point](), reflect.TypeFor[map[string]int](), reflect.TypeFor[error]()}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, ty := range types {
+			v, err := DecodeValue(data, ty)
+			if err != nil || ty == nil || v == nil {
+				continue
+			}
+			if ty.Kind() != reflect.Interface && reflect.TypeOf(v) != ty {
+				t.Fatalf("decoding into %v gave a %T", ty, v)
+			}
+		}
+	})
+}

@@ -1,0 +1,155 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"reflect"
+	"unsafe"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Values travel as CBOR. A slice of fixed-size numbers travels as its raw
+// little-endian bytes under the typed-array tag of RFC 8746, so that a
+// large numeric result costs a copy, not an encoding per element.
+
+// typedArrays maps the element kinds sent raw to their RFC 8746 tags.
+var typedArrays = map[reflect.Kind]uint64{
+	reflect.Uint16:  69,
+	reflect.Uint32:  70,
+	reflect.Uint64:  71,
+	reflect.Uint:    71,
+	reflect.Int8:    72,
+	reflect.Int16:   77,
+	reflect.Int32:   78,
+	reflect.Int64:   79,
+	reflect.Int:     79,
+	reflect.Float32: 85,
+	reflect.Float64: 86,
+}
+
+// tagTypes is the slice type a typed array becomes where the receiver
+// expects any value at all.
+var tagTypes = map[uint64]reflect.Type{
+	69: reflect.TypeFor[[]uint16](),
+	70: reflect.TypeFor[[]uint32](),
+	71: reflect.TypeFor[[]uint64](),
+	72: reflect.TypeFor[[]int8](),
+	77: reflect.TypeFor[[]int16](),
+	78: reflect.TypeFor[[]int32](),
+	79: reflect.TypeFor[[]int64](),
+	85: reflect.TypeFor[[]float32](),
+	86: reflect.TypeFor[[]float64](),
+}
+
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// numericSlice returns the typed-array tag of values of type t, if they
+// travel raw.
+func numericSlice(t reflect.Type) (uint64, bool) {
+	if t == nil || t.Kind() != reflect.Slice {
+		return 0, false
+	}
+	tag, ok := typedArrays[t.Elem().Kind()]
+	return tag, ok
+}
+
+// EncodeValue encodes a task's argument or result.
+func EncodeValue(v any) ([]byte, error) {
+	rv := reflect.ValueOf(v)
+	if tag, ok := numericSlice(reflect.TypeOf(v)); ok && !rv.IsNil() {
+		return encMode.Marshal(cbor.Tag{Number: tag, Content: rawBytes(rv)})
+	}
+	b, err := encMode.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("a value of type %T cannot be sent to another worker: %w", v, err)
+	}
+	return b, nil
+}
+
+// rawBytes returns the little-endian bytes of a numeric slice.
+func rawBytes(rv reflect.Value) []byte {
+	size := int(rv.Type().Elem().Size())
+	n := rv.Len() * size
+	if n == 0 {
+		return []byte{}
+	}
+	mem := unsafe.Slice((*byte)(rv.UnsafePointer()), n)
+	if littleEndian {
+		return mem
+	}
+	out := make([]byte, n)
+	for i := 0; i < n; i += size {
+		for j := range size {
+			out[i+j] = mem[i+size-1-j]
+		}
+	}
+	return out
+}
+
+// DecodeValue decodes a value encoded by EncodeValue into a value of type
+// t, the parameter or result type that will hold it. A nil t means any.
+func DecodeValue(data []byte, t reflect.Type) (any, error) {
+	if len(data) > MaxMessage {
+		return nil, fmt.Errorf("a value of %d bytes is over the limit of %d", len(data), MaxMessage)
+	}
+	if t == nil || t.Kind() == reflect.Interface {
+		var v any
+		if err := decMode.Unmarshal(data, &v); err != nil {
+			return nil, fmt.Errorf("a value that does not decode: %w", err)
+		}
+		if tag, ok := v.(cbor.Tag); ok {
+			if st, ok := tagTypes[tag.Number]; ok {
+				b, ok := tag.Content.([]byte)
+				if !ok {
+					return nil, fmt.Errorf("a typed array (tag %d) that is not a byte string", tag.Number)
+				}
+				return fromRaw(b, st)
+			}
+		}
+		if t != nil && v != nil && !reflect.TypeOf(v).Implements(t) {
+			return nil, fmt.Errorf("a value of type %T, which does not implement %v", v, t)
+		}
+		return v, nil
+	}
+	if tag, ok := numericSlice(t); ok {
+		var rt cbor.RawTag
+		if err := decMode.Unmarshal(data, &rt); err == nil {
+			if rt.Number != tag {
+				return nil, fmt.Errorf("a typed array with tag %d where %v (tag %d) was expected", rt.Number, t, tag)
+			}
+			var b []byte
+			if err := decMode.Unmarshal(rt.Content, &b); err != nil {
+				return nil, fmt.Errorf("a typed array whose content is not a byte string: %w", err)
+			}
+			return fromRaw(b, t)
+		}
+	}
+	p := reflect.New(t)
+	if err := decMode.Unmarshal(data, p.Interface()); err != nil {
+		return nil, fmt.Errorf("a value that does not decode as %v: %w", t, err)
+	}
+	return p.Elem().Interface(), nil
+}
+
+// fromRaw makes a slice of type t from little-endian bytes.
+func fromRaw(b []byte, t reflect.Type) (any, error) {
+	size := int(t.Elem().Size())
+	if len(b)%size != 0 {
+		return nil, fmt.Errorf("a typed array of %d bytes, not a whole number of %d-byte %v", len(b), size, t.Elem())
+	}
+	s := reflect.MakeSlice(t, len(b)/size, len(b)/size)
+	if len(b) > 0 {
+		mem := unsafe.Slice((*byte)(s.UnsafePointer()), len(b))
+		if littleEndian {
+			copy(mem, b)
+		} else {
+			for i := 0; i < len(b); i += size {
+				for j := range size {
+					mem[i+j] = b[i+size-1-j]
+				}
+			}
+		}
+	}
+	return s.Interface(), nil
+}

@@ -1,0 +1,132 @@
+package wire
+
+import (
+	"bytes"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+type point struct {
+	X, Y float64
+	Tag  string
+}
+
+func TestValueRoundTrip(t *testing.T) {
+	for _, v := range []any{
+		42, int64(-7), uint8(200), 3.5, "text", true,
+		[]float64{1.5, -2, math.Inf(1)}, []int{1, 2, 3}, []int32{-1, 1 << 30}, []float32{0.25},
+		[]uint16{65535}, []int8{-128}, []byte("raw"), []float64{},
+		point{1, 2, "p"}, []point{{X: 1}}, map[string]int{"a": 1},
+		[]string{"x", "y"}, &point{X: 3},
+	} {
+		data, err := EncodeValue(v)
+		if err != nil {
+			t.Fatalf("EncodeValue(%#v): %v", v, err)
+		}
+		got, err := DecodeValue(data, reflect.TypeOf(v))
+		if err != nil {
+			t.Fatalf("DecodeValue(%#v): %v", v, err)
+		}
+		if !reflect.DeepEqual(got, v) {
+			t.Errorf("round trip of %#v gave %#v", v, got)
+		}
+	}
+}
+
+func TestNumericSlicesTravelRaw(t *testing.T) {
+	v := make([]float64, 1000)
+	data, err := EncodeValue(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 8*len(v)+16 {
+		t.Fatalf("%d float64s took %d bytes, want at most %d", len(v), len(data), 8*len(v)+16)
+	}
+	// Where the receiver takes any value, the typed array becomes the
+	// slice its tag names.
+	got, err := DecodeValue(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, v) {
+		t.Fatalf("decoding into any gave %T", got)
+	}
+	if _, err := DecodeValue(data, reflect.TypeFor[[]int32]()); err == nil {
+		t.Fatal("a []float64 decoded into []int32")
+	}
+}
+
+func TestValueErrors(t *testing.T) {
+	if _, err := EncodeValue(func() {}); err == nil || !strings.Contains(err.Error(), "func()") {
+		t.Fatalf("encoding a func: %v, want an error naming its type", err)
+	}
+	data, _ := EncodeValue("text")
+	if _, err := DecodeValue(data, reflect.TypeFor[int]()); err == nil || !strings.Contains(err.Error(), "int") {
+		t.Fatalf("a string decoded into int: %v", err)
+	}
+	if _, err := DecodeValue([]byte{0xff, 0x00}, reflect.TypeFor[int]()); err == nil {
+		t.Fatal("garbage decoded")
+	}
+	odd, _ := cbor.Marshal(cbor.Tag{Number: 86, Content: []byte{1, 2, 3}})
+	if _, err := DecodeValue(odd, reflect.TypeFor[[]float64]()); err == nil {
+		t.Fatal("3 bytes decoded as float64s")
+	}
+}
+
+func TestMessagesRoundTrip(t *testing.T) {
+	arg, _ := EncodeValue(7)
+	order := Order{Submit: &Submit{Task: 9, Func: "main.add", Args: []cbor.RawMessage{arg}, Thread: 2, Occupancy: 0.5, Priority: -3, Timeout: time.Second}}
+	data, err := Encode(order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode[Order](data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*got, order) {
+		t.Fatalf("got %+v, want %+v", got.Submit, order.Submit)
+	}
+	done := Done{Task: 9, Worker: 2, Thread: 1, Err: &Error{Kind: KindPanic, Msg: "boom", Stack: "main.f()", Task: "f", Origin: 2}}
+	data, _ = Encode(done)
+	gotDone, err := Decode[Done](data)
+	if err != nil || !reflect.DeepEqual(*gotDone, done) {
+		t.Fatalf("Done round trip: %+v, %v", gotDone, err)
+	}
+}
+
+func TestBadMessages(t *testing.T) {
+	enc := func(v any) []byte {
+		b, err := Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty order", enc(Order{}), "one thing"},
+		{"two things", enc(Order{Stop: true, Cancel: &Cancel{Task: 1, Reason: KindCanceled}}), "one thing"},
+		{"no function", enc(Order{Submit: &Submit{Task: 1}}), "no function"},
+		{"occupancy", enc(Order{Submit: &Submit{Task: 1, Func: "f", Occupancy: 2}}), "occupancy"},
+		{"reason", enc(Order{Cancel: &Cancel{Task: 1, Reason: 9}}), "reason"},
+		{"unknown field", enc(map[int]int{99: 1}), "does not decode"},
+		{"garbage", []byte{0xbf, 0x01}, "does not decode"},
+		{"oversized", bytes.Repeat([]byte{0}, MaxMessage+1), "over the limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode[Order](tc.data)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}

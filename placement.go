@@ -1,0 +1,97 @@
+package dagr
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/cluster"
+	"github.com/dagr/dagr/internal/sched"
+)
+
+// placement is where a task's options let it run: on processors of this
+// process (procs: their indexes, nil for all), or on other workers.
+type placement struct {
+	procs  []int
+	remote *cluster.Target
+}
+
+// placement resolves Options.Single and Options.Scope. A scope that allows
+// processors of this process runs the task here; one that allows only
+// other workers' runs it on one of those, chosen when the task starts.
+func (s *Scheduler) placement(single int, scope Scope) (placement, error) {
+	me := MyID()
+	switch {
+	case single < 0:
+		return placement{}, fmt.Errorf("dagr: Options.Single is %d; worker ids start at 1", single)
+	case single > 0 && single != me:
+		return s.remotePlacement(fmt.Sprintf("Options.Single names worker %d", single), cluster.Target{Workers: []int{single}})
+	case scope == nil:
+		return placement{}, nil
+	}
+	if procs, ok := scope.procsOn(me, s.procs); ok {
+		return placement{procs: procs}, nil
+	}
+	var t cluster.Target
+	switch sc := scope.(type) {
+	case workerScope:
+		t.Workers = slices.DeleteFunc(slices.Clone([]int(sc)), func(id int) bool { return id == me })
+	case exactScope:
+		t.Workers = []int{sc.p.Worker()}
+		if tp, ok := sc.p.(ThreadProc); ok {
+			t.Thread = tp.Thread
+			if t.Thread < 1 {
+				return placement{}, fmt.Errorf("%w: %v names processor %d, and processors count from 1", ErrNoProcessor, scope, t.Thread)
+			}
+		}
+	}
+	if len(t.Workers) == 0 {
+		return placement{}, fmt.Errorf("%w: no processor of the live workers %v (with %d processors on worker %d) is in %v", ErrNoProcessor, s.Workers(context.Background()), s.procs, me, scope)
+	}
+	return s.remotePlacement(scope.String(), t)
+}
+
+// remotePlacement checks that a worker of t lives, with processor
+// t.Thread if it names one.
+func (s *Scheduler) remotePlacement(what string, t cluster.Target) (placement, error) {
+	if MyID() != 1 {
+		return placement{}, fmt.Errorf("dagr: %s; a task on worker %d spawns tasks on its own worker only, in this version", what, MyID())
+	}
+	cl := s.cluster()
+	if cl != nil {
+		for _, id := range t.Workers {
+			if n := cl.Procs(id); n > 0 && t.Thread <= n {
+				return placement{remote: &t}, nil
+			}
+		}
+	}
+	return placement{}, fmt.Errorf("%w: %s, and %s is not among the live workers %v and their processors", ErrNoProcessor, what, describe(&t), s.Workers(context.Background()))
+}
+
+// remoteSpec makes sp the spec of a task of f that runs on a worker of t:
+// its node waits on this process, taking no room, while the worker runs f.
+// Only registered functions run elsewhere.
+func (s *Scheduler) remoteSpec(sp *sched.Spec, o *Options, f any, t *cluster.Target) error {
+	if name, ok := registry.Registered(f); !ok {
+		return fmt.Errorf("dagr: %s is not registered (see Register), so it runs on worker 1 only, and its options place it on %s", name, describe(t))
+	}
+	cl := s.cluster()
+	opts := cluster.Options{Name: o.Name, Occupancy: o.Occupancy, Priority: o.Priority}
+	sp.Occupancy = 0
+	sp.Call = func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error) {
+		return cl.Call(ctx, *t, opts, fn, sig, args)
+	}
+	return nil
+}
+
+func describe(t *cluster.Target) string {
+	s := fmt.Sprintf("workers %v", t.Workers)
+	if len(t.Workers) == 1 {
+		s = fmt.Sprintf("worker %d", t.Workers[0])
+	}
+	if t.Thread > 0 {
+		s += fmt.Sprintf(", processor %d", t.Thread)
+	}
+	return s
+}

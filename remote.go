@@ -1,0 +1,99 @@
+package dagr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dagr/dagr/internal/wire"
+)
+
+// WorkerError is the error of a task that failed on another worker, as it
+// reaches worker 1: a Fetch of the task, or of a task downstream, returns
+// a *TaskError whose Err is a *WorkerError.
+type WorkerError struct {
+	Worker int    // where the task failed
+	Task   string // the name of the task that failed there first
+	// Err is the original error as far as it crosses processes: a
+	// *PanicError with the panic's value and stack as text; an error that
+	// satisfies errors.Is(err, context.Canceled) or
+	// context.DeadlineExceeded if it was one of those; else an error with
+	// the original message.
+	Err error
+}
+
+// Error says where the task failed, and the original message.
+func (e *WorkerError) Error() string {
+	return fmt.Sprintf("on worker %d: %s", e.Worker, strings.TrimPrefix(e.Err.Error(), "dagr: "))
+}
+
+// Unwrap returns the original error.
+func (e *WorkerError) Unwrap() error { return e.Err }
+
+// remoteError is an error that crossed from a worker: its message, and the
+// context error it was, if any.
+type remoteError struct {
+	msg string
+	is  error
+}
+
+func (e *remoteError) Error() string        { return e.msg }
+func (e *remoteError) Is(target error) bool { return e.is != nil && target == e.is }
+
+// workerError rebuilds the error of a task that failed on worker w.
+func workerError(w int, e *wire.Error) error {
+	var err error
+	switch e.Kind {
+	case wire.KindPanic:
+		err = &PanicError{Value: e.Msg, Stack: []byte(e.Stack)}
+	case wire.KindCanceled:
+		err = &remoteError{msg: e.Msg, is: context.Canceled}
+	case wire.KindDeadline:
+		err = &remoteError{msg: e.Msg, is: context.DeadlineExceeded}
+	default:
+		err = &remoteError{msg: e.Msg}
+	}
+	if e.Origin > 0 {
+		w = e.Origin
+	}
+	return &WorkerError{Worker: w, Task: e.Task, Err: err}
+}
+
+// encodeError describes the error of a task that failed on this worker for
+// the trip to worker 1.
+func encodeError(err error) *wire.Error {
+	e := &wire.Error{Kind: wire.KindError, Msg: err.Error()}
+	var te *TaskError
+	if errors.As(err, &te) {
+		e.Task = te.Name
+		if te.originName != "" {
+			e.Task = te.originName
+		}
+		if te.Err != nil {
+			err = te.Err
+			e.Msg = err.Error()
+		}
+	}
+	var pe *PanicError
+	switch {
+	case errors.As(err, &pe):
+		e.Kind, e.Msg, e.Stack = wire.KindPanic, fmt.Sprint(pe.Value), string(pe.Stack)
+	case errors.Is(err, context.DeadlineExceeded):
+		e.Kind = wire.KindDeadline
+	case errors.Is(err, context.Canceled):
+		e.Kind = wire.KindCanceled
+	}
+	return e
+}
+
+// runSubmitted runs a task that worker 1 sent to this worker, on s, and
+// returns its result.
+func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, args []any) (any, error) {
+	o := Options{Name: sub.Name, Occupancy: sub.Occupancy, Priority: sub.Priority}
+	if sub.Thread > 0 {
+		o.Scope = ExactScope(ThreadProc{Owner: MyID(), Thread: sub.Thread})
+	}
+	t := s.Spawn(ctx, fn, append([]any{o}, args...)...)
+	return t.Fetch(ctx)
+}

@@ -1,0 +1,291 @@
+package dagr_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/dagr/dagr"
+)
+
+// The functions that tasks on workers run: every process of the test
+// binary registers them in init, as a program would.
+func init() {
+	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double)
+	if os.Getenv(otherBuildEnv) != "" {
+		// A worker started with this variable set plays another build of
+		// the program, with a function more.
+		dagr.Register(onlyInOtherBuild)
+	}
+}
+
+const otherBuildEnv = "DAGR_TEST_OTHER_BUILD"
+
+// Place is where a task ran.
+type Place struct {
+	Worker int
+	Proc   string
+}
+
+func whereAmI(ctx context.Context) Place {
+	return Place{Worker: dagr.MyID(), Proc: fmt.Sprint(dagr.CurrentProcessor(ctx))}
+}
+
+func workerPanics(x int) int { panic(fmt.Sprintf("boom %d", x)) }
+
+func waitForCancel(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func workerPID() int { return os.Getpid() }
+
+func double(x float64) float64 { return 2 * x }
+
+func onlyInOtherBuild() {}
+
+// withWorkers returns a context with a scheduler of its own and n workers,
+// closed when the test ends.
+func withWorkers(t *testing.T, n int) context.Context {
+	t.Helper()
+	s, err := dagr.New(dagr.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := dagr.WithScheduler(context.Background(), s)
+	addCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	ids, err := dagr.AddProcs(addCtx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != n {
+		t.Fatalf("AddProcs(%d) returned %v", n, ids)
+	}
+	return ctx
+}
+
+func fetch[T any](t *testing.T, ctx context.Context, task *dagr.Task) T {
+	t.Helper()
+	v, err := dagr.Fetch[T](ctx, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestWorkersPlacement(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	if got := dagr.Workers(ctx); fmt.Sprint(got) != "[1 2 3]" {
+		t.Fatalf("Workers = %v, want [1 2 3]", got)
+	}
+	for _, tc := range []struct {
+		opts dagr.Options
+		want Place
+	}{
+		{dagr.Options{Single: 2}, Place{Worker: 2}},
+		{dagr.Options{Single: 3}, Place{Worker: 3}},
+		{dagr.Options{Single: 1}, Place{Worker: 1}},
+		{dagr.Options{Scope: dagr.WorkerScope(3)}, Place{Worker: 3}},
+		{dagr.Options{Scope: dagr.ExactScope(dagr.ThreadProc{Owner: 2, Thread: 2})}, Place{2, "ThreadProc(2, 2)"}},
+		{dagr.Options{Scope: dagr.ExactScope(dagr.ThreadProc{Owner: 3, Thread: 1})}, Place{3, "ThreadProc(3, 1)"}},
+		{dagr.Options{Scope: dagr.ExactScope(dagr.OSProc{ID: 2})}, Place{Worker: 2}},
+	} {
+		got := fetch[Place](t, ctx, dagr.Spawn(ctx, whereAmI, tc.opts))
+		if got.Worker != tc.want.Worker || tc.want.Proc != "" && got.Proc != tc.want.Proc {
+			t.Errorf("with %+v the task ran at %+v, want %+v", tc.opts, got, tc.want)
+		}
+	}
+	// Values go there and back, and tasks on workers and on 1 chain.
+	a := dagr.Spawn(ctx, double, dagr.Options{Single: 2}, 1.5)
+	b := dagr.Spawn(ctx, double, dagr.Options{Single: 3}, a)
+	c := dagr.Spawn(ctx, double, b)
+	if got := fetch[float64](t, ctx, c); got != 12 {
+		t.Fatalf("double thrice of 1.5 on workers 2, 3 and 1 = %v, want 12", got)
+	}
+}
+
+func TestWorkersPlacementErrors(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	closure := func() int { return 1 }
+	for _, tc := range []struct {
+		name string
+		task *dagr.Task
+		want string
+		is   error
+	}{
+		{"unregistered closure pinned", dagr.Spawn(ctx, closure, dagr.Options{Single: 2}), "not registered", nil},
+		{"no such worker", dagr.Spawn(ctx, whereAmI, dagr.Options{Single: 7}), "worker 7", dagr.ErrNoProcessor},
+		{"no such processor", dagr.Spawn(ctx, whereAmI, dagr.Options{Scope: dagr.ExactScope(dagr.ThreadProc{Owner: 2, Thread: 99})}), "processor 99", dagr.ErrNoProcessor},
+	} {
+		_, err := tc.task.Fetch(ctx)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || tc.is != nil && !errors.Is(err, tc.is) {
+			t.Errorf("%s: got %v, want an error saying %q", tc.name, err, tc.want)
+		}
+	}
+	// An unregistered closure without options runs at home.
+	if got := fetch[int](t, ctx, dagr.Spawn(ctx, closure)); got != 1 {
+		t.Fatalf("closure = %d", got)
+	}
+}
+
+func TestWorkersFailures(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	a := dagr.Spawn(ctx, workerPanics, dagr.Options{Single: 2}, 7)
+	b := dagr.Spawn(ctx, double, a) // fails without running: its input failed
+	_, err := b.Fetch(ctx)
+	var we *dagr.WorkerError
+	var pe *dagr.PanicError
+	if !errors.As(err, &we) || we.Worker != 2 || !errors.As(err, &pe) || pe.Value != "boom 7" || !strings.Contains(string(pe.Stack), "workerPanics") {
+		t.Fatalf("got %v (%#v), want a panic on worker 2 with its value and stack", err, we)
+	}
+	if !strings.Contains(err.Error(), "on worker 2") || !strings.Contains(err.Error(), "boom 7") {
+		t.Fatalf("error %q does not say where and what", err)
+	}
+
+	// A timeout and a cancel reach f on the worker: each task holds the
+	// worker's processor 1 until its f returns, and the next needs it.
+	pin := dagr.ExactScope(dagr.ThreadProc{Owner: 2, Thread: 1})
+	timed := dagr.Spawn(ctx, waitForCancel, dagr.Options{Scope: pin, Timeout: 50 * time.Millisecond})
+	if _, err := timed.Fetch(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("timed out task: %v, want DeadlineExceeded", err)
+	}
+	cancelled := dagr.Spawn(ctx, waitForCancel, dagr.Options{Scope: pin})
+	waitCtx, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer stop()
+	if err := cancelled.Wait(waitCtx); err == nil {
+		t.Fatal("waitForCancel ended by itself")
+	}
+	cancelled.Cancel()
+	if _, err := cancelled.Fetch(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled task: %v, want Canceled", err)
+	}
+	if got := fetch[Place](t, ctx, dagr.Spawn(ctx, whereAmI, dagr.Options{Scope: pin})); got.Worker != 2 {
+		t.Fatalf("ran at %+v", got)
+	}
+}
+
+func TestWorkersOtherBuildRefused(t *testing.T) {
+	t.Setenv(otherBuildEnv, "1")
+	s, err := dagr.New(dagr.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err = s.AddProcs(ctx, 1)
+	if err == nil || !strings.Contains(err.Error(), "another build") || !strings.Contains(err.Error(), "onlyInOtherBuild") {
+		t.Fatalf("AddProcs of another build: %v, want a refusal naming the function that differs", err)
+	}
+	t.Log(err)
+	if got := s.Workers(ctx); len(got) != 1 {
+		t.Fatalf("Workers after a refusal = %v", got)
+	}
+}
+
+func TestWorkersRemoveAndClose(t *testing.T) {
+	s, err := dagr.New(dagr.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := dagr.WithScheduler(context.Background(), s)
+	ids, err := s.AddProcs(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := map[int]int{}
+	for _, id := range ids {
+		pids[id] = fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: id}))
+	}
+	if err := s.RemoveProc(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if processExists(pids[ids[0]]) {
+		t.Fatalf("worker %d (pid %d) still runs after RemoveProc", ids[0], pids[ids[0]])
+	}
+	if got := s.Workers(ctx); fmt.Sprint(got) != fmt.Sprint([]int{1, ids[1]}) {
+		t.Fatalf("Workers after RemoveProc = %v", got)
+	}
+	if _, err := dagr.Spawn(ctx, whereAmI, dagr.Options{Single: ids[0]}).Fetch(ctx); !errors.Is(err, dagr.ErrNoProcessor) {
+		t.Fatalf("a task pinned to a removed worker: %v", err)
+	}
+	s.Close()
+	if processExists(pids[ids[1]]) {
+		t.Fatalf("worker %d (pid %d) still runs after Close", ids[1], pids[ids[1]])
+	}
+}
+
+// orphanEnv tells the child process of TestWorkersOrphaned to be the
+// scheduler that gets killed.
+const orphanEnv = "DAGR_TEST_ORPHAN_PARENT"
+
+// TestWorkersOrphaned kills a scheduler's process with SIGKILL and checks
+// that its worker exits by itself.
+func TestWorkersOrphaned(t *testing.T) {
+	if os.Getenv(orphanEnv) != "" {
+		ctx := withWorkers(t, 1)
+		pid := fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: 2}))
+		fmt.Printf("worker pid %d\n", pid)
+		select {} // until killed
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWorkersOrphaned$", "-test.count=1")
+	cmd.Env = append(os.Environ(), orphanEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	var pid int
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "worker pid %d", &pid); err == nil {
+			break
+		}
+	}
+	if pid == 0 {
+		t.Fatal("the child scheduler did not report its worker's pid")
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatalf("watching worker pid %d: %v", pid, err)
+	}
+	defer unix.Close(pidfd)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// The pidfd becomes readable when the worker exits.
+	const limit = 10 * time.Second
+	start := time.Now()
+	var n int
+	for {
+		left := limit - time.Since(start)
+		n, err = unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, int(max(left, 0).Milliseconds()))
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("the worker (pid %d) still ran %v after its scheduler was killed", pid, limit)
+	}
+	t.Logf("the worker exited %v after its scheduler was killed", time.Since(start).Round(time.Millisecond))
+}
