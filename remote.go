@@ -94,6 +94,7 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 	if sub.Thread > 0 {
 		o.Scope = ExactScope(ThreadProc{Owner: MyID(), Thread: sub.Thread})
 	}
-	t := s.Spawn(ctx, fn, append([]any{o}, args...)...)
+	// Here, not on worker 1: it was placed on this worker.
+	t := s.spawn(ctx, 0, fn, append([]any{o}, args...)...)
 	return t.Fetch(ctx)
 }

@@ -19,6 +19,11 @@ type Config struct {
 	// 0 means runtime.GOMAXPROCS(0). Negative is an error.
 	Procs int
 
+	// WorkerProcs is the number of processors of each worker process that
+	// AddProcs starts; 0 means the worker's runtime.GOMAXPROCS(0).
+	// Negative is an error.
+	WorkerProcs int
+
 	// Logger receives the errors of Checkpoint and Restore, which do not
 	// fail their task, and retries at debug level. nil means slog.Default().
 	Logger *slog.Logger
@@ -36,13 +41,15 @@ type Config struct {
 // side in one process; each has its own processors and tasks. A Scheduler
 // is safe for use by any number of goroutines.
 type Scheduler struct {
-	eng   *sched.Scheduler
-	procs int
-	log   *slog.Logger
-	cache *cache.LRU[Thunk] // bounds cached thunk results; nil when unbounded
+	eng         *sched.Scheduler
+	procs       int
+	workerProcs int
+	log         *slog.Logger
+	cache       *cache.LRU[Thunk] // bounds cached thunk results; nil when unbounded
 
 	clMu sync.Mutex
 	cl   *cluster.Coordinator // the worker processes, from the first AddProcs on
+	refs map[uint64]*Task     // the tasks other processes may name (see home)
 }
 
 // New starts a scheduler. Nothing runs until a task is spawned on it.
@@ -53,13 +60,16 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Procs == 0 {
 		cfg.Procs = runtime.GOMAXPROCS(0)
 	}
+	if cfg.WorkerProcs < 0 {
+		return nil, fmt.Errorf("dagr: Config.WorkerProcs is %d; it must be 0 (one per GOMAXPROCS of the worker) or more", cfg.WorkerProcs)
+	}
 	if cfg.CacheBytes < 0 {
 		return nil, fmt.Errorf("dagr: Config.CacheBytes is %d; it must be 0 (no bound) or more", cfg.CacheBytes)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Scheduler{procs: cfg.Procs, log: cfg.Logger}
+	s := &Scheduler{procs: cfg.Procs, workerProcs: cfg.WorkerProcs, log: cfg.Logger}
 	if cfg.CacheBytes > 0 {
 		s.cache = cache.New(cfg.CacheBytes, (*Thunk).dropCached)
 	}
@@ -74,9 +84,13 @@ func New(cfg Config) (*Scheduler, error) {
 }
 
 var defaultScheduler = sync.OnceValue(func() *Scheduler {
-	s, _ := New(Config{})
+	s, _ := New(Config{Procs: defaultProcs})
 	return s
 })
+
+// defaultProcs is the Procs of Default(): in a worker, what its scheduler
+// asked for.
+var defaultProcs int
 
 // Default returns the process's default scheduler, started on first use with
 // the zero Config. Package-level functions use it when their context
@@ -96,6 +110,7 @@ func (s *Scheduler) Close() error {
 	// may stop.
 	if cl := s.cluster(); cl != nil {
 		cl.Close()
+		withWorkers.Delete(s)
 	}
 	return nil
 }

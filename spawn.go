@@ -30,8 +30,21 @@ func Spawn(ctx context.Context, f any, args ...any) *Task {
 
 // Spawn is the package-level Spawn on s.
 func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
+	if thisWorker != nil {
+		if t, ok := s.forward(orBackground(ctx), f, args); ok {
+			return t
+		}
+	}
+	return s.spawn(ctx, 0, f, args...)
+}
+
+// spawn is Spawn, with the task's id when not 0.
+func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *Task {
 	ctx = orBackground(ctx)
 	t := new(Task)
+	if id != 0 {
+		t.node.SetID(id)
+	}
 	spec := s.eng.DefaultSpec()
 	var bad error
 	if len(args) > 0 {

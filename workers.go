@@ -12,6 +12,10 @@ import (
 // myID is this process's worker id: 1 unless Main made it a worker.
 var myID atomic.Int64
 
+// thisWorker is this process's side of the run, in a worker process; nil
+// in any other. Main sets it before any task runs.
+var thisWorker *cluster.Worker
+
 // Main is the first line of main() and of TestMain. In a process that
 // AddProcs started as a worker, it joins the run, serves tasks until the
 // scheduler stops it or is gone, and exits; in any other process it
@@ -26,8 +30,10 @@ func Main() {
 		os.Exit(2)
 	}
 	myID.Store(int64(j.Worker))
+	defaultProcs = j.Procs
 	s := Default()
-	code := cluster.Serve(j, &registry, s.procs, s.runSubmitted, encodeError)
+	thisWorker = cluster.NewWorker(j, &registry, s.procs, s.runSubmitted, encodeError, values{s})
+	code := thisWorker.Serve()
 	s.Close()
 	os.Exit(code)
 }
@@ -58,11 +64,12 @@ func (s *Scheduler) AddProcs(ctx context.Context, n int) ([]int, error) {
 	}
 	s.clMu.Lock()
 	if s.cl == nil {
-		s.cl = cluster.NewCoordinator(&registry, workerError)
+		s.cl = cluster.NewCoordinator(&registry, workerError, values{s}, home{s})
 	}
 	cl := s.cl
 	s.clMu.Unlock()
-	return cl.AddProcs(orBackground(ctx), n)
+	withWorkers.Store(s, struct{}{})
+	return cl.AddProcs(orBackground(ctx), n, s.workerProcs)
 }
 
 // cluster returns the coordinator of s's workers, or nil if s never

@@ -20,7 +20,7 @@ import (
 // The functions that tasks on workers run: every process of the test
 // binary registers them in init, as a program would.
 func init() {
-	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double)
+	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib)
 	if os.Getenv(otherBuildEnv) != "" {
 		// A worker started with this variable set plays another build of
 		// the program, with a function more.
@@ -57,7 +57,13 @@ func onlyInOtherBuild() {}
 // closed when the test ends.
 func withWorkers(t *testing.T, n int) context.Context {
 	t.Helper()
-	s, err := dagr.New(dagr.Config{})
+	return withWorkersOf(t, n, dagr.Config{})
+}
+
+// withWorkersOf is withWorkers with a scheduler of cfg.
+func withWorkersOf(t *testing.T, n int, cfg dagr.Config) context.Context {
+	t.Helper()
+	s, err := dagr.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,4 +294,66 @@ func TestWorkersOrphaned(t *testing.T) {
 		t.Fatalf("the worker (pid %d) still ran %v after its scheduler was killed", pid, limit)
 	}
 	t.Logf("the worker exited %v after its scheduler was killed", time.Since(start).Round(time.Millisecond))
+}
+
+// Handle carries a task inside a value, as any value may.
+type Handle struct{ T *dagr.Task }
+
+// spawnAdd spawns add(a, b) from a task and returns its handle: the seed's
+// fetch(fetch(@spawnat 2 Dagger.@spawn 1+2)).
+func spawnAdd(ctx context.Context, a, b int) *dagr.Task { return dagr.Spawn(ctx, add, a, b) }
+
+// fetchHandle fetches, where it runs, the task h carries.
+func fetchHandle(ctx context.Context, h Handle) (Place, error) {
+	v, err := dagr.Fetch[int](ctx, h.T)
+	return Place{Worker: dagr.MyID(), Proc: fmt.Sprint(v)}, err
+}
+
+// spreadFib spawns and fetches its halves on any of the workers, as the
+// README's fib does on worker 1.
+func spreadFib(ctx context.Context, n int) (int, error) {
+	if n < 2 {
+		return n, nil
+	}
+	scope := dagr.Options{Scope: dagr.WorkerScope(2, 3, 4)}
+	a := dagr.Spawn(ctx, spreadFib, scope, n-1)
+	b := dagr.Spawn(ctx, spreadFib, scope, n-2)
+	x, err := dagr.Fetch[int](ctx, a)
+	if err != nil {
+		return 0, err
+	}
+	y, err := dagr.Fetch[int](ctx, b)
+	return x + y, err
+}
+
+func TestWorkersHandlesAcrossProcesses(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	// The seed: a task on worker 2 spawns 1+2 and returns its handle.
+	inner := fetch[*dagr.Task](t, ctx, dagr.Spawn(ctx, spawnAdd, dagr.Options{Single: 2}, 1, 2))
+	if got := fetch[int](t, ctx, inner); got != 3 {
+		t.Fatalf("fetch(fetch(spawn on 2 of spawn 1+2)) = %d, want 3", got)
+	}
+	// A handle made on worker 2, fetched on worker 3, and passed as an
+	// argument on worker 1.
+	h := fetch[*dagr.Task](t, ctx, dagr.Spawn(ctx, spawnAdd, dagr.Options{Single: 2}, 20, 22))
+	got := fetch[Place](t, ctx, dagr.Spawn(ctx, fetchHandle, dagr.Options{Single: 3}, Handle{h}))
+	if got != (Place{Worker: 3, Proc: "42"}) {
+		t.Fatalf("fetching on worker 3 a task made on worker 2 gave %+v", got)
+	}
+	if got := fetch[int](t, ctx, dagr.Spawn(ctx, add, h, 1)); got != 43 {
+		t.Fatalf("a handle from worker 2 as an argument on 1: %d", got)
+	}
+}
+
+// TestWorkersNestedFib runs fib(16) with each call spawned on any of three
+// workers of one processor each: every call waits for two others, so it
+// finishes only if a task that waits gives its processor back, on every
+// worker.
+func TestWorkersNestedFib(t *testing.T) {
+	ctx := withWorkersOf(t, 3, dagr.Config{WorkerProcs: 1})
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if got := fetch[int](t, ctx, dagr.Spawn(ctx, spreadFib, dagr.Options{Single: 2}, 16)); got != 987 {
+		t.Fatalf("fib(16) = %d, want 987", got)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -24,8 +25,10 @@ import (
 // them. It starts the embedded NATS server with its first worker: a
 // program that adds none never starts one.
 type Coordinator struct {
-	reg   *Registry
-	errOf func(worker int, e *wire.Error) error // the error of a task that failed on a worker
+	reg    *Registry
+	errOf  func(worker int, e *wire.Error) error // the error of a task that failed on a worker
+	values Values
+	home   Home
 
 	mu       sync.Mutex
 	srv      *natstransport.Server
@@ -59,10 +62,28 @@ type pendingCall struct {
 	done   chan *wire.Done
 }
 
+// Values encodes the values that tasks take and return for the trip to
+// another process, and decodes them into the type that will hold them. It
+// is wire's EncodeValue and DecodeValue, but for tasks (see wire.EncodeRef),
+// which only the public package knows.
+type Values interface {
+	Encode(v any) ([]byte, error)
+	Decode(data []byte, t reflect.Type) (any, error)
+}
+
+// Home is worker 1's side of the tasks that tasks on workers spawn: such
+// tasks live on worker 1, where the DAG is, and run where their options
+// and the scheduler place them.
+type Home interface {
+	Spawn(s *wire.Spawn)           // spawn it; its Result goes to s.From (see SendResult)
+	Watch(task uint64, worker int) // send worker the task's Result once it ends
+	Cancel(task uint64, err error) // cancel a task a worker spawned
+}
+
 // NewCoordinator returns a coordinator for the functions of reg; errOf
 // makes the error of a task that failed on a worker.
-func NewCoordinator(reg *Registry, errOf func(worker int, e *wire.Error) error) *Coordinator {
-	return &Coordinator{reg: reg, errOf: errOf, nextID: 2, workers: make(map[int]*workerProc), calls: make(map[uint64]*pendingCall)}
+func NewCoordinator(reg *Registry, errOf func(worker int, e *wire.Error) error, values Values, home Home) *Coordinator {
+	return &Coordinator{reg: reg, errOf: errOf, values: values, home: home, nextID: 2, workers: make(map[int]*workerProc), calls: make(map[uint64]*pendingCall)}
 }
 
 // ErrClosed is the error of what is asked of a closed coordinator.
@@ -92,7 +113,7 @@ func (c *Coordinator) startLocked() error {
 		srv.Shutdown()
 		return err
 	}
-	if _, err := conn.Subscribe(c.subj.done(), c.onDone); err != nil {
+	if _, err := conn.Subscribe(c.subj.up(), c.onUp); err != nil {
 		conn.Close()
 		srv.Shutdown()
 		return err
@@ -101,10 +122,11 @@ func (c *Coordinator) startLocked() error {
 	return nil
 }
 
-// AddProcs starts n worker processes of this program's binary and returns
-// their ids once every one of them serves. If one fails to, those started
-// by this call are stopped, and the error says why.
-func (c *Coordinator) AddProcs(ctx context.Context, n int) ([]int, error) {
+// AddProcs starts n worker processes of this program's binary, with procs
+// processors each (0: as many as their GOMAXPROCS), and returns their ids
+// once every one of them serves. If one fails to, those started by this
+// call are stopped, and the error says why.
+func (c *Coordinator) AddProcs(ctx context.Context, n, procs int) ([]int, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("dagr: AddProcs(%d): the number of workers must be positive", n)
 	}
@@ -122,7 +144,7 @@ func (c *Coordinator) AddProcs(ctx context.Context, n int) ([]int, error) {
 	}
 	var started []*workerProc
 	for range n {
-		w, err := c.spawnLocked(exe)
+		w, err := c.spawnLocked(exe, procs)
 		if err != nil {
 			c.mu.Unlock()
 			c.abort(started)
@@ -153,10 +175,10 @@ func (c *Coordinator) AddProcs(ctx context.Context, n int) ([]int, error) {
 
 // spawnLocked starts one worker process. It learns that this process is
 // gone when its standard input ends, however this process ends.
-func (c *Coordinator) spawnLocked(exe string) (*workerProc, error) {
+func (c *Coordinator) spawnLocked(exe string, procs int) (*workerProc, error) {
 	id := c.nextID
 	c.nextID++
-	j, err := json.Marshal(Join{Run: c.run, Worker: id, Creds: c.srv.Credentials()})
+	j, err := json.Marshal(Join{Run: c.run, Worker: id, Procs: procs, Creds: c.srv.Credentials()})
 	if err != nil {
 		return nil, err
 	}
@@ -262,12 +284,56 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 	w.joined <- nil
 }
 
-// onDone hands a task's outcome to the call waiting for it.
-func (c *Coordinator) onDone(m natstransport.Msg) {
-	d, err := wire.Decode[wire.Done](m.Data)
+// onUp handles what workers send: in order, one message at a time.
+func (c *Coordinator) onUp(m natstransport.Msg) {
+	u, err := wire.Decode[wire.Up](m.Data)
 	if err != nil {
-		return // not from one of our workers: nothing waits for it
+		fmt.Fprintf(os.Stderr, "dagr: worker 1 dropped a message from a worker: %v\n", err)
+		return
 	}
+	switch {
+	case u.Done != nil:
+		c.onDone(u.Done)
+	case u.Spawn != nil:
+		c.home.Spawn(u.Spawn)
+	case u.Watch != nil:
+		c.home.Watch(u.Watch.Task, u.Watch.From)
+	case u.Cancel != nil:
+		c.home.Cancel(u.Cancel.Task, reasonErr(u.Cancel.Reason))
+	}
+}
+
+// reasonErr is the context error of a Cancel's reason.
+func reasonErr(k wire.Kind) error {
+	if k == wire.KindDeadline {
+		return context.DeadlineExceeded
+	}
+	return context.Canceled
+}
+
+// reasonOf is the Cancel reason for the end of ctx.
+func reasonOf(ctx context.Context) wire.Kind {
+	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return wire.KindDeadline
+	}
+	return wire.KindCanceled
+}
+
+// SendResult sends worker the end of a task that lives here.
+func (c *Coordinator) SendResult(worker int, r *wire.Result) {
+	c.mu.Lock()
+	conn, subject := c.conn, c.subj.worker(worker)
+	c.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	if data, err := wire.Encode(wire.Order{Result: r}); err == nil {
+		_ = conn.Publish(subject, data)
+	}
+}
+
+// onDone hands a task's outcome to the call waiting for it.
+func (c *Coordinator) onDone(d *wire.Done) {
 	c.mu.Lock()
 	pc := c.calls[d.Task]
 	if pc != nil && pc.worker == d.Worker {
@@ -326,7 +392,7 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	}
 	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority}
 	for i, a := range args {
-		data, err := wire.EncodeValue(a)
+		data, err := c.values.Encode(a)
 		if err != nil {
 			return nil, fmt.Errorf("dagr: argument %d of %s: %w", i+1, name, err)
 		}
@@ -362,18 +428,14 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 		if sig.Results != call.ResultValue && sig.Results != call.ResultValueErr {
 			return nil, nil
 		}
-		v, err := wire.DecodeValue(d.Result, sig.Type.Out(0))
+		v, err := c.values.Decode(d.Result, sig.Type.Out(0))
 		if err != nil {
 			return nil, fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
 		}
 		return v, nil
 	case <-ctx.Done():
 		c.forget(sub.Task)
-		reason := wire.KindCanceled
-		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-			reason = wire.KindDeadline
-		}
-		if data, err := wire.Encode(wire.Order{Cancel: &wire.Cancel{Task: sub.Task, Reason: reason}}); err == nil {
+		if data, err := wire.Encode(wire.Order{Cancel: &wire.Cancel{Task: sub.Task, Reason: reasonOf(ctx)}}); err == nil {
 			_ = conn.Publish(subject, data)
 		}
 		return nil, context.Cause(ctx)

@@ -17,6 +17,7 @@ const EnvVar = "DAGR_WORKER"
 type Join struct {
 	Run    string                    `json:"run"`
 	Worker int                       `json:"worker"`
+	Procs  int                       `json:"procs,omitempty"` // the worker's processors; 0: its GOMAXPROCS
 	Creds  natstransport.Credentials `json:"nats"`
 }
 
@@ -27,7 +28,7 @@ type subjects struct{ prefix string }
 func subjectsOf(run string) subjects { return subjects{"dagr." + run} }
 
 func (s subjects) join() string         { return s.prefix + ".join" }
-func (s subjects) done() string         { return s.prefix + ".done" }
+func (s subjects) up() string           { return s.prefix + ".up" }
 func (s subjects) worker(id int) string { return fmt.Sprintf("%s.w.%d", s.prefix, id) }
 
 // joinFromEnv returns the Join of a process started as a worker.

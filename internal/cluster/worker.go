@@ -24,25 +24,42 @@ type Worker struct {
 	procs     int
 	exec      Exec
 	encodeErr func(error) *wire.Error
+	values    Values
 
 	conn *natstransport.Conn
 	subj subjects
 
 	mu       sync.Mutex
 	running  map[uint64]context.CancelCauseFunc
+	awaited  map[uint64]*Awaited // tasks on worker 1 whose Result this worker waits for
 	stopping bool
 	tasks    sync.WaitGroup
+}
+
+// Awaited is a task on worker 1 whose end this worker waits for.
+type Awaited struct {
+	done chan struct{} // closed when res is set
+	res  *wire.Result
 }
 
 // WorkerFromEnv returns the settings of a process started as a worker, and
 // false in any other process.
 func WorkerFromEnv() (Join, bool, error) { return joinFromEnv() }
 
-// Serve joins the run j as a worker with procs processors and serves it
-// until told to stop or until the scheduler is gone. It returns the
-// process's exit code.
-func Serve(j Join, reg *Registry, procs int, exec Exec, encodeErr func(error) *wire.Error) int {
-	w := &Worker{join: j, reg: reg, procs: procs, exec: exec, encodeErr: encodeErr, subj: subjectsOf(j.Run), running: make(map[uint64]context.CancelCauseFunc)}
+// NewWorker returns the worker side of run j, with procs processors; exec
+// runs the tasks sent to it.
+func NewWorker(j Join, reg *Registry, procs int, exec Exec, encodeErr func(error) *wire.Error, values Values) *Worker {
+	return &Worker{join: j, reg: reg, procs: procs, exec: exec, encodeErr: encodeErr, values: values, subj: subjectsOf(j.Run),
+		running: make(map[uint64]context.CancelCauseFunc), awaited: make(map[uint64]*Awaited)}
+}
+
+// ID returns the worker's id.
+func (w *Worker) ID() int { return w.join.Worker }
+
+// Serve joins the run and serves it until told to stop or until the
+// scheduler is gone. It returns the process's exit code.
+func (w *Worker) Serve() int {
+	j := w.join
 	gone := make(chan string, 2)
 	stop := make(chan struct{})
 	var stopOnce sync.Once
@@ -71,6 +88,8 @@ func Serve(j Join, reg *Registry, procs int, exec Exec, encodeErr func(error) *w
 			w.start(o.Submit)
 		case o.Cancel != nil:
 			w.cancel(o.Cancel)
+		case o.Result != nil:
+			w.arrived(o.Result)
 		case o.Stop:
 			stopOnce.Do(func() { close(stop) })
 		}
@@ -93,6 +112,66 @@ func Serve(j Join, reg *Registry, procs int, exec Exec, encodeErr func(error) *w
 	case why := <-gone:
 		fmt.Fprintf(os.Stderr, "dagr: worker %d exits: %s\n", j.Worker, why)
 		return 1
+	}
+}
+
+// up sends worker 1 a message.
+func (w *Worker) up(u wire.Up) error {
+	data, err := wire.Encode(u)
+	if err != nil {
+		return err
+	}
+	return w.conn.Publish(w.subj.up(), data)
+}
+
+// Expect makes ready for the Result of a task on worker 1, before this
+// worker asks for it.
+func (w *Worker) Expect(task uint64) *Awaited {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	a := w.awaited[task]
+	if a == nil {
+		a = &Awaited{done: make(chan struct{})}
+		w.awaited[task] = a
+	}
+	return a
+}
+
+func (w *Worker) arrived(r *wire.Result) {
+	w.mu.Lock()
+	a := w.awaited[r.Task]
+	delete(w.awaited, r.Task)
+	w.mu.Unlock()
+	if a != nil {
+		a.res = r
+		close(a.done)
+	}
+}
+
+// SpawnHome asks worker 1 to spawn a task for this worker; Await returns
+// its Result.
+func (w *Worker) SpawnHome(s *wire.Spawn) (*Awaited, error) {
+	a := w.Expect(s.Task)
+	return a, w.up(wire.Up{Spawn: s})
+}
+
+// Watch asks worker 1 for the Result of a task that lives there.
+func (w *Worker) Watch(task uint64) (*Awaited, error) {
+	a := w.Expect(task)
+	return a, w.up(wire.Up{Watch: &wire.Watch{Task: task, From: w.join.Worker}})
+}
+
+// Await waits for the Result of a. If ctx ends first, it returns ctx's
+// error, and if cancel is set it cancels the task on worker 1.
+func (w *Worker) Await(ctx context.Context, task uint64, a *Awaited, cancel bool) (*wire.Result, error) {
+	select {
+	case <-a.done:
+		return a.res, nil
+	case <-ctx.Done():
+		if cancel {
+			_ = w.up(wire.Up{Cancel: &wire.Cancel{Task: task, Reason: reasonOf(ctx)}})
+		}
+		return nil, context.Cause(ctx)
 	}
 }
 
@@ -144,7 +223,8 @@ func (w *Worker) start(s *wire.Submit) {
 		w.mu.Lock()
 		delete(w.running, s.Task)
 		w.mu.Unlock()
-		cancel(nil)
+		// ctx is not cancelled now: the tasks that the task spawned with it
+		// may outlive it (their handles may be in its result).
 		w.send(d)
 	}()
 }
@@ -169,7 +249,7 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 	}
 	args := make([]any, len(s.Args))
 	for i, raw := range s.Args {
-		v, err := wire.DecodeValue(raw, sig.Param(i))
+		v, err := w.values.Decode(raw, sig.Param(i))
 		if err != nil {
 			return fail("argument %d of %s: %v", i+1, s.Func, err)
 		}
@@ -182,7 +262,7 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 		return d
 	}
 	if sig.Results == call.ResultValue || sig.Results == call.ResultValueErr {
-		if d.Result, err = wire.EncodeValue(res); err != nil {
+		if d.Result, err = w.values.Encode(res); err != nil {
 			return fail("the result of %s: %v", s.Func, err)
 		}
 	}
@@ -190,11 +270,11 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 }
 
 func (w *Worker) send(d *wire.Done) {
-	data, err := wire.Encode(d)
+	data, err := wire.Encode(wire.Up{Done: d})
 	if err != nil {
-		data, _ = wire.Encode(&wire.Done{Task: d.Task, Worker: d.Worker, Err: &wire.Error{Msg: err.Error(), Origin: d.Worker}})
+		data, _ = wire.Encode(wire.Up{Done: &wire.Done{Task: d.Task, Worker: d.Worker, Err: &wire.Error{Msg: err.Error(), Origin: d.Worker}}})
 	}
-	if err := w.conn.Publish(w.subj.done(), data); err != nil {
+	if err := w.conn.Publish(w.subj.up(), data); err != nil {
 		fmt.Fprintf(os.Stderr, "dagr: worker %d: sending the end of task %d: %v\n", w.join.Worker, d.Task, err)
 	}
 }

@@ -200,6 +200,18 @@ func (n *Node) Name() string {
 // sched is the node's scheduler.
 func (n *Node) sched() *Scheduler { return n.spec.owner }
 
+// Owner is the Config.Owner of the node's scheduler, or nil for a node
+// that Spawn did not fill in.
+func (n *Node) Owner() any {
+	if n.spec == nil {
+		return nil
+	}
+	return n.sched().Owner()
+}
+
+// Fn is the node's function.
+func (n *Node) Fn() any { return n.fn }
+
 // hintProc is the processor the node's spawner ran on, if any.
 func (n *Node) hintProc() *proc {
 	if w := n.where.Load(); w > 0 {

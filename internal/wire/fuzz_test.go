@@ -76,3 +76,24 @@ func FuzzDecodeValue(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeUp(f *testing.F) {
+	arg, _ := EncodeValue(3)
+	for _, u := range []Up{
+		{Spawn: &Spawn{Task: TaskID(2, 1), From: 2, Func: "main.f", Args: []cbor.RawMessage{arg, EncodeRef(7)}, Workers: []int{2, 3}}},
+		{Watch: &Watch{Task: 7, From: 3}},
+		{Cancel: &Cancel{Task: 7, Reason: KindCanceled}},
+		{Done: &Done{Task: 1, Worker: 2, Result: arg}},
+	} {
+		b, _ := Encode(u)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if u, err := Decode[Up](data); err == nil {
+			if _, err := Encode(u); err != nil {
+				t.Fatalf("a decoded Up does not encode: %v", err)
+			}
+		}
+		_, _ = DecodeRef(data)
+	})
+}

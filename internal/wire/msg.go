@@ -57,7 +57,58 @@ type Order struct {
 	Submit *Submit `cbor:"1,keyasint,omitempty"`
 	Cancel *Cancel `cbor:"2,keyasint,omitempty"`
 	Stop   bool    `cbor:"3,keyasint,omitempty"` // finish the running tasks, then exit
+	Result *Result `cbor:"4,keyasint,omitempty"` // a task the worker spawned or watches has ended
 }
+
+// Up is a message from a worker to worker 1 about the tasks that live
+// there: exactly one field is set.
+//
+// Everything a worker sends worker 1 after it joined travels as an Up on
+// one subject, so that worker 1 handles it in the order it was sent: a
+// task the worker spawned is known before any result that names it.
+type Up struct {
+	Spawn  *Spawn  `cbor:"1,keyasint,omitempty"`
+	Watch  *Watch  `cbor:"2,keyasint,omitempty"`
+	Cancel *Cancel `cbor:"3,keyasint,omitempty"` // cancel a task the worker spawned
+	Done   *Done   `cbor:"4,keyasint,omitempty"` // a task worker 1 submitted has ended
+}
+
+// Spawn asks worker 1 to spawn a task for a task that runs on worker From.
+// Task is the id the worker chose for it (see TaskID): the worker may name
+// it in later messages, and in values, before worker 1 has seen this one.
+type Spawn struct {
+	Task      uint64            `cbor:"1,keyasint"`
+	From      int               `cbor:"2,keyasint"`
+	Func      string            `cbor:"3,keyasint"`
+	Args      []cbor.RawMessage `cbor:"4,keyasint"` // each encoded by EncodeValue, or a task by EncodeRef
+	Name      string            `cbor:"5,keyasint,omitempty"`
+	Single    int               `cbor:"6,keyasint,omitempty"`
+	Workers   []int             `cbor:"7,keyasint,omitempty"` // a WorkerScope, or the worker of an ExactScope
+	Thread    int               `cbor:"8,keyasint,omitempty"` // the processor of an ExactScope
+	Occupancy float64           `cbor:"9,keyasint,omitempty"`
+	Priority  int               `cbor:"10,keyasint,omitempty"`
+	Timeout   time.Duration     `cbor:"11,keyasint,omitempty"`
+	Retries   int               `cbor:"12,keyasint,omitempty"`
+}
+
+// Watch asks worker 1 to send worker From the Result of a task.
+type Watch struct {
+	Task uint64 `cbor:"1,keyasint"`
+	From int    `cbor:"2,keyasint"`
+}
+
+// Result is the end of a task that lives on worker 1, sent to a worker
+// that spawned it or watches it.
+type Result struct {
+	Task   uint64          `cbor:"1,keyasint"`
+	Func   string          `cbor:"2,keyasint,omitempty"` // the task's function, whose result type Result decodes into
+	Result cbor.RawMessage `cbor:"3,keyasint,omitempty"`
+	Err    *Error          `cbor:"4,keyasint,omitempty"`
+}
+
+// TaskID is the id of the n-th task that worker w spawns: ids that
+// workers choose never meet those of worker 1, which count from 1 up.
+func TaskID(w int, n uint64) uint64 { return uint64(w)<<48 | n&(1<<48-1) }
 
 // Done says that a task a worker ran has ended: with Result (encoded by
 // EncodeValue; empty for a function that returns no value) or Err.
@@ -136,18 +187,19 @@ func Decode[M any](data []byte) (*M, error) {
 	return &m, nil
 }
 
-func (o *Order) check() error {
+// count is the number of things a message says.
+func count(set ...bool) int {
 	n := 0
-	if o.Submit != nil {
-		n++
+	for _, b := range set {
+		if b {
+			n++
+		}
 	}
-	if o.Cancel != nil {
-		n++
-	}
-	if o.Stop {
-		n++
-	}
-	if n != 1 {
+	return n
+}
+
+func (o *Order) check() error {
+	if n := count(o.Submit != nil, o.Cancel != nil, o.Stop, o.Result != nil); n != 1 {
 		return fmt.Errorf("an order must say one thing, not %d", n)
 	}
 	switch {
@@ -155,20 +207,45 @@ func (o *Order) check() error {
 		return o.Submit.check()
 	case o.Cancel != nil:
 		return o.Cancel.check()
+	case o.Result != nil && o.Result.Err != nil && len(o.Result.Result) > 0:
+		return errors.New("a result with both a value and an error")
+	}
+	return nil
+}
+
+func (u *Up) check() error {
+	if n := count(u.Spawn != nil, u.Watch != nil, u.Cancel != nil, u.Done != nil); n != 1 {
+		return fmt.Errorf("a message must say one thing, not %d", n)
+	}
+	switch {
+	case u.Spawn != nil:
+		if u.Spawn.Func == "" {
+			return errors.New("no function named")
+		}
+		return checkOptions(u.Spawn.Thread, u.Spawn.Occupancy, u.Spawn.Timeout)
+	case u.Cancel != nil:
+		return u.Cancel.check()
+	case u.Done != nil:
+		return u.Done.check()
 	}
 	return nil
 }
 
 func (s *Submit) check() error {
-	switch {
-	case s.Func == "":
+	if s.Func == "" {
 		return errors.New("no function named")
-	case s.Thread < 0:
-		return fmt.Errorf("processor %d", s.Thread)
-	case s.Occupancy != -1 && !(s.Occupancy >= 0 && s.Occupancy <= 1):
-		return fmt.Errorf("occupancy %v is neither in [0, 1] nor -1", s.Occupancy)
-	case s.Timeout < 0:
-		return fmt.Errorf("negative timeout %v", s.Timeout)
+	}
+	return checkOptions(s.Thread, s.Occupancy, s.Timeout)
+}
+
+func checkOptions(thread int, occupancy float64, timeout time.Duration) error {
+	switch {
+	case thread < 0:
+		return fmt.Errorf("processor %d", thread)
+	case occupancy != -1 && !(occupancy >= 0 && occupancy <= 1):
+		return fmt.Errorf("occupancy %v is neither in [0, 1] nor -1", occupancy)
+	case timeout < 0:
+		return fmt.Errorf("negative timeout %v", timeout)
 	}
 	return nil
 }

@@ -54,6 +54,29 @@ func numericSlice(t reflect.Type) (uint64, bool) {
 	return tag, ok
 }
 
+// refTag is the CBOR tag of a reference to a task (EncodeRef), from the
+// range that RFC 8949 leaves to first come, first served.
+const refTag = 55800
+
+// EncodeRef encodes a reference to task id, which stands for its result.
+func EncodeRef(id uint64) []byte {
+	b, _ := encMode.Marshal(cbor.Tag{Number: refTag, Content: id}) // a uint64 always encodes
+	return b
+}
+
+// DecodeRef returns the task that data refers to, if it is a reference.
+func DecodeRef(data []byte) (uint64, bool) {
+	var rt cbor.RawTag
+	if err := decMode.Unmarshal(data, &rt); err != nil || rt.Number != refTag {
+		return 0, false
+	}
+	var id uint64
+	if err := decMode.Unmarshal(rt.Content, &id); err != nil {
+		return 0, false
+	}
+	return id, true
+}
+
 // EncodeValue encodes a task's argument or result.
 func EncodeValue(v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)

@@ -1,0 +1,140 @@
+package dagr
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/cluster"
+	"github.com/dagr/dagr/internal/wire"
+)
+
+// On a worker, a task of a registered function that a task spawns lives on
+// worker 1 (see home), which places it on any worker as its options say,
+// this one included. The worker keeps a handle of it: a node that waits,
+// taking no share of a processor, for the task's end, which worker 1
+// sends. Its id is the one the worker chose and sent with the spawn, so
+// that the handle may travel to other processes at once.
+
+// forwarded counts the tasks this worker sent to worker 1.
+var forwarded atomic.Uint64
+
+// forward spawns f(args...) on worker 1 for a task on this worker, and
+// returns its handle; false means that the task runs here, as it would
+// on worker 1: f is not registered, the call is bad (the local spawn says
+// why), or an argument is a task that lives on this worker only.
+func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool) {
+	name, ok := registry.Registered(f)
+	if !ok {
+		return nil, false
+	}
+	var o Options
+	if len(args) > 0 {
+		if oo, ok := args[0].(Options); ok {
+			o, args = oo, args[1:]
+		}
+	}
+	sig, err := call.Analyze(f)
+	if err != nil || sig.CheckCount(f, len(args)) != nil {
+		return nil, false
+	}
+	id := wire.TaskID(MyID(), forwarded.Add(1))
+	sp := &wire.Spawn{Task: id, From: MyID(), Func: name, Name: o.Name, Single: o.Single,
+		Occupancy: o.Occupancy, Priority: o.Priority, Timeout: o.Timeout, Retries: o.Retries}
+	switch sc := o.Scope.(type) {
+	case nil, anyScope:
+	case workerScope:
+		sp.Workers = []int(sc)
+	case exactScope:
+		sp.Workers = []int{sc.p.Worker()}
+		if tp, ok := sc.p.(ThreadProc); ok {
+			sp.Thread = tp.Thread
+		}
+	}
+	var bad error
+	for i, a := range args {
+		var data []byte
+		switch a := a.(type) {
+		case *Task:
+			if a == nil || a.node.ID() < wire.TaskID(1, 0) {
+				return nil, false
+			}
+			data = wire.EncodeRef(a.node.ID())
+		case *Chunk:
+			data, err = wire.EncodeValue(a.value)
+		default:
+			data, err = wire.EncodeValue(a)
+		}
+		if err != nil && bad == nil {
+			bad = fmt.Errorf("dagr: argument %d of %s: %w", i+1, name, err)
+		}
+		sp.Args = append(sp.Args, data)
+	}
+	var wait *waitFor
+	if bad == nil {
+		a, err := thisWorker.SpawnHome(sp)
+		if err != nil {
+			bad = fmt.Errorf("dagr: sending %s to worker 1: %w", name, err)
+		}
+		wait = &waitFor{id: id, a: a, cancel: true}
+	}
+	t := new(Task)
+	s.handle(t, ctx, id, f, sig, o.Name, wait, bad)
+	return t, true
+}
+
+// waitFor is what a handle of a task on worker 1 waits for.
+type waitFor struct {
+	id     uint64
+	a      *cluster.Awaited
+	cancel bool // cancel the task when the handle's context ends
+}
+
+// handle makes t the local handle of task id, which lives on worker 1.
+func (s *Scheduler) handle(t *Task, ctx context.Context, id uint64, f any, sig *call.Sig, name string, wait *waitFor, bad error) {
+	t.node.SetID(id)
+	spec := s.eng.NewSpec()
+	spec.Name = name
+	spec.Occupancy = 0
+	spec.Call = func(ctx context.Context, _ any, _ *call.Sig, _ []any) (any, error) {
+		r, err := thisWorker.Await(ctx, wait.id, wait.a, wait.cancel)
+		if err != nil {
+			return nil, err
+		}
+		return s.resultOf(r)
+	}
+	s.eng.SpawnOwned(&t.node, ctx, f, sig, nil, nil, spec, bad)
+}
+
+// resultOf decodes the end of a task that lived on worker 1.
+func (s *Scheduler) resultOf(r *wire.Result) (any, error) {
+	if r.Err != nil {
+		return nil, workerError(1, r.Err)
+	}
+	fn, ok := registry.Lookup(r.Func)
+	if !ok {
+		return wire.DecodeValue(r.Result, nil)
+	}
+	sig, err := call.Analyze(fn)
+	if err != nil || (sig.Results != call.ResultValue && sig.Results != call.ResultValueErr) {
+		return nil, err
+	}
+	return values{s}.Decode(r.Result, sig.Type.Out(0))
+}
+
+// refHandle makes t a handle, on this worker, of task id, which lives on
+// worker 1: a *Task that arrived in a value.
+func refHandle(t *Task, id uint64) {
+	s := Default()
+	a, err := thisWorker.Watch(id)
+	if err != nil {
+		err = fmt.Errorf("dagr: asking worker 1 for task %d: %w", id, err)
+	}
+	sig, _ := call.Analyze(awaitRemote)
+	s.handle(t, context.Background(), id, awaitRemote, sig, fmt.Sprintf("task %d", id), &waitFor{id: id, a: a}, err)
+}
+
+// awaitRemote is the function of a handle of a task that another process
+// made: its handle runs no function, and waits for the task's end.
+func awaitRemote() {}
