@@ -1,6 +1,6 @@
 # The README's test command is `make test`; .ci/run runs exactly that.
 
-.PHONY: test lint bench bench-deep demo
+.PHONY: test lint bench bench-deep bench-workers demo
 
 # The tools are pinned; go run fetches them through the module proxy
 # without adding them to go.mod.
@@ -20,10 +20,11 @@ lint:
 	fi
 	go run $(STATICCHECK) ./...
 
-# Every workload of bench/, dagr beside its baselines, BENCHCOUNT times;
-# the raw results go to bench.out and benchstat prints their medians.
+# Every workload of bench/ on one process, dagr beside its baselines,
+# BENCHCOUNT times; the raw results go to bench.out and benchstat prints
+# their medians.
 bench:
-	go test -run '^$$' -bench . -skip CliffDeepLarge -count $(BENCHCOUNT) -timeout 60m ./bench/ | tee bench.out
+	go test -run '^$$' -bench . -skip 'CliffDeepLarge|Remote|W6Workers' -count $(BENCHCOUNT) -timeout 60m ./bench/ | tee bench.out
 	go run $(BENCHSTAT) bench.out
 
 # The deepest recursions (100k levels on 2 processors, 1M on 1), left out of
@@ -32,6 +33,11 @@ bench:
 bench-deep:
 	go test -run '^$$' -bench CliffDeepLarge -count 3 -timeout 60m ./bench/ | tee bench-deep.out
 	go run $(BENCHSTAT) bench-deep.out
+
+# The benchmarks with worker processes: a remote round trip beside raw
+# NATS, throughput to two workers, 64 MiB between workers, W6 on workers.
+bench-workers:
+	go test -run '^$$' -bench 'Remote|W6Workers' -count 3 -timeout 30m ./bench/ | tee bench-workers.out
 
 demo:
 	go run ./cmd/dagr demo

@@ -331,10 +331,14 @@
 // them all. A worker exits by itself when its scheduler's process is
 // gone.
 //
+// A task on a worker spawns as on worker 1: a spawn of a registered
+// function goes to worker 1, which places it, and a *Task may travel in
+// any value to any worker. A value over 64 KiB stays with its sender
+// until its receiver pulls it, in pieces.
+//
 // Not yet: tasks whose options do not pin them run on worker 1 only;
-// results travel back to worker 1 with the message that ends the task
-// (up to 64 MiB), rather than staying on their worker; a task on a worker
-// spawns only on that worker.
+// worker 1 pulls a task's result when the task ends, rather than leaving
+// it on its worker until something needs it.
 //
 // # Schedulers
 //

@@ -69,7 +69,7 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 		if err != nil && bad == nil {
 			bad = fmt.Errorf("dagr: argument %d of %s: %w", i+1, name, err)
 		}
-		sp.Args = append(sp.Args, data)
+		sp.Args = append(sp.Args, thisWorker.Offload(data))
 	}
 	var wait *waitFor
 	if bad == nil {
@@ -102,25 +102,29 @@ func (s *Scheduler) handle(t *Task, ctx context.Context, id uint64, f any, sig *
 		if err != nil {
 			return nil, err
 		}
-		return s.resultOf(r)
+		return s.resultOf(ctx, r)
 	}
 	s.eng.SpawnOwned(&t.node, ctx, f, sig, nil, nil, spec, bad)
 }
 
 // resultOf decodes the end of a task that lived on worker 1.
-func (s *Scheduler) resultOf(r *wire.Result) (any, error) {
+func (s *Scheduler) resultOf(ctx context.Context, r *wire.Result) (any, error) {
 	if r.Err != nil {
 		return nil, workerError(1, r.Err)
 	}
+	data, err := thisWorker.Materialize(ctx, r.Result)
+	if err != nil {
+		return nil, err
+	}
 	fn, ok := registry.Lookup(r.Func)
 	if !ok {
-		return wire.DecodeValue(r.Result, nil)
+		return wire.DecodeValue(data, nil)
 	}
 	sig, err := call.Analyze(fn)
 	if err != nil || (sig.Results != call.ResultValue && sig.Results != call.ResultValueErr) {
 		return nil, err
 	}
-	return values{s}.Decode(r.Result, sig.Type.Out(0))
+	return values{s}.Decode(data, sig.Type.Out(0))
 }
 
 // refHandle makes t a handle, on this worker, of task id, which lives on

@@ -79,6 +79,12 @@ func (h home) spawn(sp *wire.Spawn) (*Task, error) {
 			args = append(args, t)
 			continue
 		}
+		if _, held := wire.DecodeHeld(raw); held {
+			// Too large to come with the spawn: a task of its own pulls
+			// it, and the task takes it as an input.
+			args = append(args, s.spawn(context.Background(), 0, s.pullArg(raw, sig.Param(i)), Options{Occupancy: NoOccupancy}))
+			continue
+		}
 		v, err := wire.DecodeValue(raw, sig.Param(i))
 		if err != nil {
 			return nil, fmt.Errorf("dagr: argument %d of %s from worker %d: %w", i+1, sp.Func, sp.From, err)
@@ -86,6 +92,18 @@ func (h home) spawn(sp *wire.Spawn) (*Task, error) {
 		args = append(args, v)
 	}
 	return s.spawn(context.Background(), sp.Task, fn, args...), nil
+}
+
+// pullArg returns the function of a task that pulls a value that a worker
+// holds, and decodes it into t.
+func (s *Scheduler) pullArg(raw []byte, t reflect.Type) func(context.Context) (any, error) {
+	return func(ctx context.Context) (any, error) {
+		data, err := s.cluster().Materialize(ctx, raw)
+		if err != nil {
+			return nil, err
+		}
+		return wire.DecodeValue(data, t)
+	}
 }
 
 // Watch sends worker the end of task id once it ends.

@@ -20,7 +20,7 @@ import (
 // The functions that tasks on workers run: every process of the test
 // binary registers them in init, as a program would.
 func init() {
-	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib)
+	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf)
 	if os.Getenv(otherBuildEnv) != "" {
 		// A worker started with this variable set plays another build of
 		// the program, with a function more.
@@ -355,5 +355,43 @@ func TestWorkersNestedFib(t *testing.T) {
 	defer cancel()
 	if got := fetch[int](t, ctx, dagr.Spawn(ctx, spreadFib, dagr.Options{Single: 2}, 16)); got != 987 {
 		t.Fatalf("fib(16) = %d, want 987", got)
+	}
+}
+
+// floats makes n float64s where it runs.
+func floats(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = float64(i)
+	}
+	return v
+}
+
+func sumOf(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s
+}
+
+// TestWorkersLargeValues moves an 8 MiB result, larger than a message may
+// be, from worker 2 to worker 3 and to worker 1: it travels in pieces.
+func TestWorkersLargeValues(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	const n = 1 << 20 // 8 MiB of float64s
+	v := dagr.Spawn(ctx, floats, dagr.Options{Single: 2}, n)
+	sum := dagr.Spawn(ctx, sumOf, dagr.Options{Single: 3}, v)
+	want := float64(n) * float64(n-1) / 2
+	if got := fetch[float64](t, ctx, sum); got != want {
+		t.Fatalf("sum on worker 3 = %v, want %v", got, want)
+	}
+	got := fetch[[]float64](t, ctx, v)
+	if len(got) != n || got[n-1] != n-1 {
+		t.Fatalf("fetched %d values on worker 1, last %v", len(got), got[len(got)-1])
+	}
+	// And back: a large argument from worker 1 to a worker.
+	if s := fetch[float64](t, ctx, dagr.Spawn(ctx, sumOf, dagr.Options{Single: 2}, got)); s != want {
+		t.Fatalf("sum on worker 2 of worker 1's copy = %v, want %v", s, want)
 	}
 }

@@ -2,13 +2,16 @@
 //
 // Usage:
 //
-//	dagr demo [-n 512] [-tile 64] [-procs 0] [-runs 3]
+//	dagr demo [-n 512] [-tile 64] [-procs 0] [-runs 3] [-workers 0]
 //	dagr help
 //
 // "dagr demo" runs the seed example of Dagger.jl as a dagr task graph and
 // prints its result (16), then multiplies two n×n matrices tile by tile on
 // every processor, checks the product against a serial multiply, and prints
-// a checksum, both times and the speed-up.
+// a checksum, both times and the speed-up. With -workers N it starts N
+// worker processes of its own binary (dagr.AddProcs), deals the output
+// tiles round-robin to worker 1 and them, and prints how many tile
+// products ran on each worker.
 package main
 
 import (
@@ -39,6 +42,8 @@ Flags of demo:
   -tile int    tile size; must divide n (default 64)
   -procs int   processors to run tasks on; 0 means GOMAXPROCS (default 0)
   -runs int    runs of each multiply; the best time counts (default 3)
+  -workers int worker processes to start and deal output tiles to,
+               besides this process (worker 1) (default 0)
 `
 
 // errUsage is a command line that could not be understood; the usage has
@@ -88,6 +93,7 @@ func parseDemo(args []string, stderr io.Writer) (demoConfig, error) {
 	fs.IntVar(&cfg.Tile, "tile", cfg.Tile, "tile size; must divide n")
 	fs.IntVar(&cfg.Procs, "procs", cfg.Procs, "processors to run tasks on; 0 means GOMAXPROCS")
 	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs of each multiply; the best time counts")
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "worker processes to start and deal output tiles to, besides this process (worker 1)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, errHelp

@@ -48,9 +48,12 @@ func TestMultiplyParallelEqualsSerial(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		par, err := multiplyParallel(ctx, a, b)
+		par, ran, err := multiplyParallel(ctx, a, b, nil)
 		if err != nil {
 			t.Fatalf("n=%d tile=%d: %v", tc.n, tc.tile, err)
+		}
+		if nt := tc.n / tc.tile; len(ran) != 1 || ran[1] != nt*nt*nt {
+			t.Errorf("n=%d tile=%d: tile products by worker %v, want all %d on worker 1", tc.n, tc.tile, ran, nt*nt*nt)
 		}
 		ser := multiplySerial(a, b)
 		if r, c, ok := firstDifference(par, ser); !ok {
@@ -86,6 +89,7 @@ func TestRunCommandLine(t *testing.T) {
 		{[]string{"demo", "-n", "10", "-tile", "3"}, 2, "", "must divide"},
 		{[]string{"demo", "-bogus"}, 2, "", "flag provided but not defined"},
 		{[]string{"demo", "extra"}, 2, "", "unexpected arguments"},
+		{[]string{"demo", "-workers", "-1"}, 2, "", "-workers is -1"},
 		{[]string{"demo", "-n", "32", "-tile", "8", "-runs", "1"}, 0, "seed DAG result: 16", ""},
 	} {
 		name := strings.Join(tc.args, " ")
@@ -105,6 +109,32 @@ func TestRunCommandLine(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tc.inStderr, stderr.String())
 			}
 		})
+	}
+}
+
+// TestDemoWorkers runs "dagr demo -workers 2": the test binary is started
+// twice more as workers (TestMain calls dagr.Main first), and the output
+// tiles are dealt to workers 1, 2 and 3.
+func TestDemoWorkers(t *testing.T) {
+	args := []string{"demo", "-n", "48", "-tile", "16", "-procs", "2", "-runs", "1", "-workers", "2"}
+	var stdout, stderr bytes.Buffer
+	if code := exitCode(run(t.Context(), args, &stdout, &stderr), &stderr); code != 0 {
+		t.Fatalf("dagr %s: exit code %d; stderr:\n%s\nstdout:\n%s", strings.Join(args, " "), code, stderr.String(), stdout.String())
+	}
+	out := stdout.String()
+	t.Logf("dagr %s:\n%s", strings.Join(args, " "), out)
+	// 3×3 output tiles, dealt round-robin to 3 workers: 3 chains of 3
+	// tile products each.
+	for _, want := range []string{
+		"seed DAG result: 16\n",
+		"and 2 worker processes\n",
+		"workers    [1 2 3]:",
+		"ran on     worker 1: 9, worker 2: 9, worker 3: 9 tile products",
+		"check      the parallel product equals the serial one\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
 	}
 }
 

@@ -3,9 +3,14 @@ package main
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/dagr/dagr"
 )
+
+// The tile kernel's task is registered so that its tasks may run on worker
+// processes; every process of the program registers it, in init.
+func init() { dagr.Register(mulAddTileTask) }
 
 // matrix is an n×n matrix kept as an nt×nt grid of t×t tiles, each tile a
 // row-major slice of its own, so that a tile is a value a task can take.
@@ -86,32 +91,64 @@ func mulAddTile(acc, a, b []float64, t int) []float64 {
 	return c
 }
 
+// tileSum is a partial sum of an output tile as it goes along its chain of
+// tasks: the sum so far, and the worker each of its products ran on. Its
+// fields are exported so that it travels between processes as CBOR.
+type tileSum struct {
+	C   []float64 // t×t, row-major; nil is the zero tile
+	Ran []int     // the worker of each product added so far, in order
+}
+
+// mulAddTileTask is the task of one tile product: it adds a·b to acc with
+// mulAddTile and notes the worker it ran on (dagr.MyID), so that the demo
+// counts where tasks ran rather than where it asked them to. It is
+// registered (see init), so tasks of it may run on worker processes.
+func mulAddTileTask(acc tileSum, a, b []float64, t int) tileSum {
+	return tileSum{
+		C:   mulAddTile(acc.C, a, b, t),
+		Ran: append(slices.Clip(acc.Ran), dagr.MyID()),
+	}
+}
+
 // multiplyParallel computes a·b as a task graph: output tile (i, j) is a
 // chain of nt tasks, the k-th adding A(i,k)·B(k,j) to the sum the previous
 // one passes on. The nt² chains are independent and run in parallel; each
 // chain tends to stay on one processor, which goes on with the task its
 // last one readied.
-func multiplyParallel(ctx context.Context, a, b *matrix) (*matrix, error) {
+//
+// With no workers, the tasks run anywhere on the scheduler's own
+// processors. Otherwise chain number c (row-major) is pinned to worker
+// workers[c%len(workers)] with Options.Single, so that the chains are
+// dealt round-robin. ran counts the tasks by the worker that ran them.
+func multiplyParallel(ctx context.Context, a, b *matrix, workers []int) (c *matrix, ran map[int]int, err error) {
 	nt, t := a.nt(), a.t
 	sums := make([]*dagr.Task, nt*nt)
 	for i := range nt {
 		for j := range nt {
-			var acc any // nil: the zero tile
+			var opts dagr.Options // the zero Options: anywhere on this process
+			if len(workers) > 0 {
+				opts.Single = workers[(i*nt+j)%len(workers)]
+			}
+			var acc any = tileSum{}
 			for k := range nt {
-				acc = dagr.Spawn(ctx, mulAddTile, acc, a.tile(i, k), b.tile(k, j), t)
+				acc = dagr.Spawn(ctx, mulAddTileTask, opts, acc, a.tile(i, k), b.tile(k, j), t)
 			}
 			sums[i*nt+j] = acc.(*dagr.Task)
 		}
 	}
-	c := newMatrix(a.n, t)
+	c = newMatrix(a.n, t)
+	ran = make(map[int]int)
 	for i, sum := range sums {
-		tile, err := dagr.Fetch[[]float64](ctx, sum)
+		tile, err := dagr.Fetch[tileSum](ctx, sum)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		c.tiles[i] = tile
+		c.tiles[i] = tile.C
+		for _, w := range tile.Ran {
+			ran[w]++
+		}
 	}
-	return c, nil
+	return c, ran, nil
 }
 
 // multiplySerial computes a·b with the same tile kernel, in the same order

@@ -33,6 +33,7 @@ type Coordinator struct {
 	mu       sync.Mutex
 	srv      *natstransport.Server
 	conn     *natstransport.Conn
+	mv       *mover // values held for workers, and pulled from them
 	run      string
 	subj     subjects
 	nextID   int
@@ -118,8 +119,26 @@ func (c *Coordinator) startLocked() error {
 		srv.Shutdown()
 		return err
 	}
-	c.srv, c.conn = srv, conn
+	mv, err := newMover(1, conn, c.subj)
+	if err != nil {
+		conn.Close()
+		srv.Shutdown()
+		return err
+	}
+	c.srv, c.conn, c.mv = srv, conn, mv
 	return nil
+}
+
+// Materialize returns the encoding of the value data stands for, pulling
+// it from the worker that holds it if need be (see wire.Held).
+func (c *Coordinator) Materialize(ctx context.Context, data []byte) ([]byte, error) {
+	c.mu.Lock()
+	mv := c.mv
+	c.mu.Unlock()
+	if mv == nil {
+		return data, nil
+	}
+	return mv.materialize(ctx, data)
 }
 
 // AddProcs starts n worker processes of this program's binary, with procs
@@ -323,6 +342,9 @@ func reasonOf(ctx context.Context) wire.Kind {
 func (c *Coordinator) SendResult(worker int, r *wire.Result) {
 	c.mu.Lock()
 	conn, subject := c.conn, c.subj.worker(worker)
+	if conn != nil {
+		r.Result = c.mv.offload(r.Result)
+	}
 	c.mu.Unlock()
 	if conn == nil {
 		return
@@ -399,6 +421,11 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 		sub.Args = append(sub.Args, data)
 	}
 	c.mu.Lock()
+	for i, data := range sub.Args {
+		if c.mv != nil {
+			sub.Args[i] = c.mv.offload(data)
+		}
+	}
 	w, err := c.pickLocked(target)
 	if err != nil {
 		c.mu.Unlock()
@@ -428,7 +455,11 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 		if sig.Results != call.ResultValue && sig.Results != call.ResultValueErr {
 			return nil, nil
 		}
-		v, err := c.values.Decode(d.Result, sig.Type.Out(0))
+		raw, err := c.Materialize(ctx, d.Result)
+		if err != nil {
+			return nil, err
+		}
+		v, err := c.values.Decode(raw, sig.Type.Out(0))
 		if err != nil {
 			return nil, fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
 		}

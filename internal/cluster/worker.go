@@ -28,6 +28,7 @@ type Worker struct {
 
 	conn *natstransport.Conn
 	subj subjects
+	mv   *mover
 
 	mu       sync.Mutex
 	running  map[uint64]context.CancelCauseFunc
@@ -71,6 +72,10 @@ func (w *Worker) Serve() int {
 		return 2
 	}
 	w.conn = conn
+	if w.mv, err = newMover(j.Worker, conn, w.subj); err != nil {
+		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", j.Worker, err)
+		return 2
+	}
 	// The scheduler's process holds the other end of standard input: when
 	// it ends, however it ends, the read returns.
 	go func() {
@@ -113,6 +118,16 @@ func (w *Worker) Serve() int {
 		fmt.Fprintf(os.Stderr, "dagr: worker %d exits: %s\n", j.Worker, why)
 		return 1
 	}
+}
+
+// Offload returns data, or, when it is too large to travel in a message,
+// a wire.Held that stands for it, which its receiver pulls from here.
+func (w *Worker) Offload(data []byte) []byte { return w.mv.offload(data) }
+
+// Materialize returns the encoding of the value data stands for, pulling
+// it from the process that holds it if need be.
+func (w *Worker) Materialize(ctx context.Context, data []byte) ([]byte, error) {
+	return w.mv.materialize(ctx, data)
 }
 
 // up sends worker 1 a message.
@@ -249,6 +264,10 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 	}
 	args := make([]any, len(s.Args))
 	for i, raw := range s.Args {
+		raw, err := w.mv.materialize(ctx, raw)
+		if err != nil {
+			return fail("argument %d of %s: %v", i+1, s.Func, err)
+		}
 		v, err := w.values.Decode(raw, sig.Param(i))
 		if err != nil {
 			return fail("argument %d of %s: %v", i+1, s.Func, err)
@@ -265,6 +284,7 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 		if d.Result, err = w.values.Encode(res); err != nil {
 			return fail("the result of %s: %v", s.Func, err)
 		}
+		d.Result = w.mv.offload(d.Result)
 	}
 	return d
 }

@@ -83,7 +83,7 @@ func FuzzDecodeUp(f *testing.F) {
 		{Spawn: &Spawn{Task: TaskID(2, 1), From: 2, Func: "main.f", Args: []cbor.RawMessage{arg, EncodeRef(7)}, Workers: []int{2, 3}}},
 		{Watch: &Watch{Task: 7, From: 3}},
 		{Cancel: &Cancel{Task: 7, Reason: KindCanceled}},
-		{Done: &Done{Task: 1, Worker: 2, Result: arg}},
+		{Done: &Done{Task: 1, Worker: 2, Result: EncodeHeld(Held{Holder: 2, Key: 1, Size: 1 << 20})}},
 	} {
 		b, _ := Encode(u)
 		f.Add(b)
@@ -95,5 +95,7 @@ func FuzzDecodeUp(f *testing.F) {
 			}
 		}
 		_, _ = DecodeRef(data)
+		_, _ = DecodeHeld(data)
+		_, _ = Decode[Pull](data)
 	})
 }

@@ -106,6 +106,15 @@ type Result struct {
 	Err    *Error          `cbor:"4,keyasint,omitempty"`
 }
 
+// Pull asks the process that holds a value (see Held) for a piece of its
+// encoding, or, with Free, to drop it.
+type Pull struct {
+	Key    uint64 `cbor:"1,keyasint"`
+	Offset int64  `cbor:"2,keyasint,omitempty"`
+	Len    int    `cbor:"3,keyasint,omitempty"`
+	Free   bool   `cbor:"4,keyasint,omitempty"`
+}
+
 // TaskID is the id of the n-th task that worker w spawns: ids that
 // workers choose never meet those of worker 1, which count from 1 up.
 func TaskID(w int, n uint64) uint64 { return uint64(w)<<48 | n&(1<<48-1) }
@@ -259,6 +268,16 @@ func (d *Done) check() error {
 	}
 	return nil
 }
+
+func (p *Pull) check() error {
+	if p.Offset < 0 || p.Len < 0 || p.Len > MaxPiece {
+		return fmt.Errorf("a piece of %d bytes at %d (pieces are at most %d bytes)", p.Len, p.Offset, MaxPiece)
+	}
+	return nil
+}
+
+// MaxPiece is the largest piece of a value a message carries.
+const MaxPiece = 512 << 10
 
 func (c *Cancel) check() error {
 	if c.Reason != KindCanceled && c.Reason != KindDeadline {

@@ -77,6 +77,41 @@ func DecodeRef(data []byte) (uint64, bool) {
 	return id, true
 }
 
+// heldTag is the CBOR tag of a Held value.
+const heldTag = 55801
+
+// Held stands, in a message, for a value too large to travel in it: the
+// process Holder keeps its encoding, of Size bytes, under Key, for the
+// receiver to pull in pieces (see Pull).
+type Held struct {
+	_      struct{} `cbor:",toarray"`
+	Holder int
+	Key    uint64
+	Size   int64
+}
+
+// EncodeHeld encodes h where the value would be.
+func EncodeHeld(h Held) []byte {
+	b, _ := encMode.Marshal(cbor.Tag{Number: heldTag, Content: h}) // always encodes
+	return b
+}
+
+// DecodeHeld returns the Held that data is, if it is one.
+func DecodeHeld(data []byte) (Held, bool) {
+	var rt cbor.RawTag
+	if err := decMode.Unmarshal(data, &rt); err != nil || rt.Number != heldTag {
+		return Held{}, false
+	}
+	var h Held
+	if err := decMode.Unmarshal(rt.Content, &h); err != nil || h.Size < 0 || h.Size > MaxValue {
+		return Held{}, false
+	}
+	return h, true
+}
+
+// MaxValue is the largest encoded value that moves between processes.
+const MaxValue = 1 << 34
+
 // EncodeValue encodes a task's argument or result.
 func EncodeValue(v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
@@ -113,8 +148,8 @@ func rawBytes(rv reflect.Value) []byte {
 // DecodeValue decodes a value encoded by EncodeValue into a value of type
 // t, the parameter or result type that will hold it. A nil t means any.
 func DecodeValue(data []byte, t reflect.Type) (any, error) {
-	if len(data) > MaxMessage {
-		return nil, fmt.Errorf("a value of %d bytes is over the limit of %d", len(data), MaxMessage)
+	if len(data) > MaxValue {
+		return nil, fmt.Errorf("a value of %d bytes is over the limit of %d", len(data), MaxValue)
 	}
 	if t == nil || t.Kind() == reflect.Interface {
 		var v any
@@ -136,6 +171,9 @@ func DecodeValue(data []byte, t reflect.Type) (any, error) {
 		return v, nil
 	}
 	if tag, ok := numericSlice(t); ok {
+		if b, ok := typedArrayBytes(data, tag); ok {
+			return fromRaw(b, t)
+		}
 		var rt cbor.RawTag
 		if err := decMode.Unmarshal(data, &rt); err == nil {
 			if rt.Number != tag {
@@ -153,6 +191,41 @@ func DecodeValue(data []byte, t reflect.Type) (any, error) {
 		return nil, fmt.Errorf("a value that does not decode as %v: %w", t, err)
 	}
 	return p.Elem().Interface(), nil
+}
+
+// typedArrayBytes returns the bytes of a typed array with the given tag
+// that is all of data, without a copy: the common case of a numeric slice
+// that EncodeValue encoded, read without the decoder's copies.
+func typedArrayBytes(data []byte, tag uint64) ([]byte, bool) {
+	// The tag's head: major type 6, with the tag number in the next byte
+	// (all typed-array tags are below 256).
+	if len(data) < 3 || data[0] != 0xd8 || uint64(data[1]) != tag {
+		return nil, false
+	}
+	// The byte string's head: major type 2, with its length after it.
+	head, rest := data[2], data[3:]
+	if head>>5 != 2 {
+		return nil, false
+	}
+	var n uint64
+	switch info := head & 0x1f; {
+	case info < 24:
+		n = uint64(info)
+	case info == 24 && len(rest) >= 1:
+		n, rest = uint64(rest[0]), rest[1:]
+	case info == 25 && len(rest) >= 2:
+		n, rest = uint64(binary.BigEndian.Uint16(rest)), rest[2:]
+	case info == 26 && len(rest) >= 4:
+		n, rest = uint64(binary.BigEndian.Uint32(rest)), rest[4:]
+	case info == 27 && len(rest) >= 8:
+		n, rest = binary.BigEndian.Uint64(rest), rest[8:]
+	default:
+		return nil, false
+	}
+	if n != uint64(len(rest)) {
+		return nil, false
+	}
+	return rest, true
 }
 
 // fromRaw makes a slice of type t from little-endian bytes.
