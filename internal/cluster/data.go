@@ -35,13 +35,14 @@ type mover struct {
 	conn *natstransport.Conn
 	subj subjects
 
-	mu   sync.Mutex
-	next uint64
-	held map[uint64][]byte
+	mu      sync.Mutex
+	next    uint64
+	held    map[uint64][]byte
+	dropped chan struct{} // signalled when a held value is dropped
 }
 
 func newMover(id int, conn *natstransport.Conn, subj subjects) (*mover, error) {
-	m := &mover{id: id, conn: conn, subj: subj, held: make(map[uint64][]byte)}
+	m := &mover{id: id, conn: conn, subj: subj, held: make(map[uint64][]byte), dropped: make(chan struct{}, 1)}
 	if _, err := conn.Subscribe(subj.data(id), m.serve); err != nil {
 		return nil, err
 	}
@@ -69,6 +70,26 @@ const (
 	pieceErr = 1
 )
 
+// drain waits until every value held here was pulled, or until timeout:
+// a worker that stops keeps its tasks' results until worker 1 has them.
+func (m *mover) drain(timeout time.Duration) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		m.mu.Lock()
+		n := len(m.held)
+		m.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-m.dropped:
+		case <-deadline.C:
+			return
+		}
+	}
+}
+
 // serve answers a Pull.
 func (m *mover) serve(msg natstransport.Msg) {
 	reply := func(piece []byte, problem string) {
@@ -87,6 +108,10 @@ func (m *mover) serve(msg natstransport.Msg) {
 	data, ok := m.held[p.Key]
 	if p.Free {
 		delete(m.held, p.Key)
+		select {
+		case m.dropped <- struct{}{}:
+		default:
+		}
 	}
 	m.mu.Unlock()
 	switch {

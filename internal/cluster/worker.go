@@ -112,6 +112,7 @@ func (w *Worker) Serve() int {
 		w.stopping = true
 		w.mu.Unlock()
 		w.tasks.Wait()
+		w.mv.drain(drainTimeout)
 		conn.Close()
 		return 0
 	case why := <-gone:
@@ -189,6 +190,10 @@ func (w *Worker) Await(ctx context.Context, task uint64, a *Awaited, cancel bool
 		return nil, context.Cause(ctx)
 	}
 }
+
+// drainTimeout bounds how long a stopping worker waits for worker 1 to
+// pull the large results of its last tasks.
+const drainTimeout = 30 * time.Second
 
 // joinTimeout bounds the wait for the scheduler's answer to a Hello.
 const joinTimeout = 30 * time.Second
