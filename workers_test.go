@@ -20,7 +20,7 @@ import (
 // The functions that tasks on workers run: every process of the test
 // binary registers them in init, as a program would.
 func init() {
-	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf)
+	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf, floatsWhenTold)
 	if os.Getenv(otherBuildEnv) != "" {
 		// A worker started with this variable set plays another build of
 		// the program, with a function more.
@@ -393,5 +393,63 @@ func TestWorkersLargeValues(t *testing.T) {
 	// And back: a large argument from worker 1 to a worker.
 	if s := fetch[float64](t, ctx, dagr.Spawn(ctx, sumOf, dagr.Options{Single: 2}, got)); s != want {
 		t.Fatalf("sum on worker 2 of worker 1's copy = %v, want %v", s, want)
+	}
+}
+
+// floatsWhenTold tells that it runs by opening the FIFO started, waits
+// until the FIFO proceed gives it a byte, then returns n float64s.
+func floatsWhenTold(started, proceed string, n int) ([]float64, error) {
+	f, err := os.OpenFile(started, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	g, err := os.Open(proceed)
+	if err != nil {
+		return nil, err
+	}
+	defer g.Close()
+	if _, err := g.Read(make([]byte, 1)); err != nil {
+		return nil, err
+	}
+	return floats(n), nil
+}
+
+// TestWorkersRemoveKeepsResults removes a worker while it runs a task with
+// a result too large for a message: the task ends, and its result reaches
+// worker 1 before the worker exits.
+func TestWorkersRemoveKeepsResults(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	dir := t.TempDir()
+	started, proceed := dir+"/started", dir+"/proceed"
+	for _, p := range []string{started, proceed} {
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 1 << 18 // 2 MiB of float64s: pulled in pieces
+	v := dagr.Spawn(ctx, floatsWhenTold, dagr.Options{Single: 2}, started, proceed, n)
+	// Opening the FIFO returns once the task on worker 2 opened it too.
+	f, err := os.Open(started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	removed := make(chan error, 1)
+	go func() { removed <- dagr.RemoveProc(ctx, 2) }()
+	g, err := os.OpenFile(proceed, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Write([]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	if err := <-removed; err != nil {
+		t.Fatal(err)
+	}
+	got := fetch[[]float64](t, ctx, v)
+	if len(got) != n || got[n-1] != n-1 {
+		t.Fatalf("fetched %d values, last %v", len(got), got[len(got)-1])
 	}
 }
