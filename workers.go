@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dagr/dagr/internal/cluster"
+	"github.com/dagr/dagr/internal/wire"
 )
 
 // myID is this process's worker id: 1 unless Main made it a worker.
@@ -85,7 +86,17 @@ func (s *Scheduler) cluster() *cluster.Coordinator {
 func Workers(ctx context.Context) []int { return schedulerOf(ctx).Workers(ctx) }
 
 // Workers is the package-level Workers on s.
+//
+// On a worker, it asks worker 1; if that fails, it returns this worker's
+// id only.
 func (s *Scheduler) Workers(ctx context.Context) []int {
+	if thisWorker != nil {
+		ids, err := thisWorker.Ask(orBackground(ctx), wire.Ask{})
+		if err != nil {
+			return []int{MyID()}
+		}
+		return ids
+	}
 	if cl := s.cluster(); cl != nil {
 		return cl.Workers()
 	}
@@ -99,9 +110,19 @@ func (s *Scheduler) Workers(ctx context.Context) []int {
 func RemoveProc(ctx context.Context, id int) error { return schedulerOf(ctx).RemoveProc(ctx, id) }
 
 // RemoveProc is the package-level RemoveProc on s.
+//
+// On a worker, it asks worker 1 to remove worker id; a worker cannot
+// remove itself, since it would wait for its own end.
 func (s *Scheduler) RemoveProc(ctx context.Context, id int) error {
 	if id == 1 {
 		return fmt.Errorf("dagr: RemoveProc(%d): worker %d is the scheduler's own process", id, id)
+	}
+	if thisWorker != nil {
+		if id == MyID() {
+			return fmt.Errorf("dagr: RemoveProc(%d) on worker %d: a worker cannot remove itself", id, id)
+		}
+		_, err := thisWorker.Ask(orBackground(ctx), wire.Ask{Remove: id})
+		return err
 	}
 	if cl := s.cluster(); cl != nil {
 		return cl.RemoveProc(orBackground(ctx), id)

@@ -20,7 +20,7 @@ import (
 // The functions that tasks on workers run: every process of the test
 // binary registers them in init, as a program would.
 func init() {
-	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf, floatsWhenTold)
+	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf, floatsWhenTold, workersSeen, removeWorker)
 	if os.Getenv(otherBuildEnv) != "" {
 		// A worker started with this variable set plays another build of
 		// the program, with a function more.
@@ -451,5 +451,30 @@ func TestWorkersRemoveKeepsResults(t *testing.T) {
 	got := fetch[[]float64](t, ctx, v)
 	if len(got) != n || got[n-1] != n-1 {
 		t.Fatalf("fetched %d values, last %v", len(got), got[len(got)-1])
+	}
+}
+
+// workersSeen returns the live workers as a task sees them.
+func workersSeen(ctx context.Context) []int { return dagr.Workers(ctx) }
+
+// removeWorker removes worker id from a task.
+func removeWorker(ctx context.Context, id int) error { return dagr.RemoveProc(ctx, id) }
+
+// TestWorkersSeenFromWorkers checks that Workers and RemoveProc mean the
+// same in a task on a worker as on worker 1.
+func TestWorkersSeenFromWorkers(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	two := dagr.Options{Single: 2}
+	if got := fetch[[]int](t, ctx, dagr.Spawn(ctx, workersSeen, two)); fmt.Sprint(got) != "[1 2 3]" {
+		t.Fatalf("Workers on worker 2 = %v, want [1 2 3]", got)
+	}
+	if _, err := dagr.Spawn(ctx, removeWorker, two, 3).Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := dagr.Workers(ctx); fmt.Sprint(got) != "[1 2]" {
+		t.Fatalf("Workers after worker 2 removed worker 3 = %v, want [1 2]", got)
+	}
+	if _, err := dagr.Spawn(ctx, removeWorker, two, 2).Fetch(ctx); err == nil || !strings.Contains(err.Error(), "cannot remove itself") {
+		t.Fatalf("worker 2 removing itself: %v", err)
 	}
 }

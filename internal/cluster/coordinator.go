@@ -114,6 +114,11 @@ func (c *Coordinator) startLocked() error {
 		srv.Shutdown()
 		return err
 	}
+	if _, err := conn.Subscribe(c.subj.ask(), c.onAsk); err != nil {
+		conn.Close()
+		srv.Shutdown()
+		return err
+	}
 	if _, err := conn.Subscribe(c.subj.up(), c.onUp); err != nil {
 		conn.Close()
 		srv.Shutdown()
@@ -301,6 +306,31 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 	}
 	reply("")
 	w.joined <- nil
+}
+
+// onAsk answers a worker's question about the run. A removal runs on a
+// goroutine of its own: it waits for the worker to exit.
+func (c *Coordinator) onAsk(m natstransport.Msg) {
+	answer := func(a wire.Answer) {
+		if data, err := wire.Encode(a); err == nil {
+			_ = m.Respond(data)
+		}
+	}
+	q, err := wire.Decode[wire.Ask](m.Data)
+	switch {
+	case err != nil:
+		answer(wire.Answer{Err: err.Error()})
+	case q.Remove != 0:
+		go func() {
+			if err := c.RemoveProc(context.Background(), q.Remove); err != nil {
+				answer(wire.Answer{Err: err.Error()})
+				return
+			}
+			answer(wire.Answer{Workers: c.Workers()})
+		}()
+	default:
+		answer(wire.Answer{Workers: c.Workers()})
+	}
 }
 
 // onUp handles what workers send: in order, one message at a time.

@@ -29,6 +29,7 @@ func subjectsOf(run string) subjects { return subjects{"dagr." + run} }
 
 func (s subjects) join() string         { return s.prefix + ".join" }
 func (s subjects) up() string           { return s.prefix + ".up" }
+func (s subjects) ask() string          { return s.prefix + ".ask" }
 func (s subjects) worker(id int) string { return fmt.Sprintf("%s.w.%d", s.prefix, id) }
 func (s subjects) data(id int) string   { return fmt.Sprintf("%s.d.%d", s.prefix, id) }
 

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -129,6 +130,27 @@ func (w *Worker) Offload(data []byte) []byte { return w.mv.offload(data) }
 // it from the process that holds it if need be.
 func (w *Worker) Materialize(ctx context.Context, data []byte) ([]byte, error) {
 	return w.mv.materialize(ctx, data)
+}
+
+// Ask asks worker 1 about the run, and returns the live workers after it
+// answered.
+func (w *Worker) Ask(ctx context.Context, q wire.Ask) ([]int, error) {
+	data, err := wire.Encode(q)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := w.conn.Request(ctx, w.subj.ask(), data)
+	if err != nil {
+		return nil, fmt.Errorf("dagr: asking worker 1: %w", err)
+	}
+	a, err := wire.Decode[wire.Answer](reply)
+	if err != nil {
+		return nil, err
+	}
+	if a.Err != "" {
+		return nil, errors.New(a.Err)
+	}
+	return a.Workers, nil
 }
 
 // up sends worker 1 a message.

@@ -115,6 +115,18 @@ type Pull struct {
 	Free   bool   `cbor:"4,keyasint,omitempty"`
 }
 
+// Ask is a worker's request to worker 1 about the run: the live workers,
+// or, with Remove, to stop one of them. The answer is an Answer.
+type Ask struct {
+	Remove int `cbor:"1,keyasint,omitempty"`
+}
+
+// Answer answers an Ask: the live workers, or why the ask failed.
+type Answer struct {
+	Workers []int  `cbor:"1,keyasint,omitempty"`
+	Err     string `cbor:"2,keyasint,omitempty"`
+}
+
 // TaskID is the id of the n-th task that worker w spawns: ids that
 // workers choose never meet those of worker 1, which count from 1 up.
 func TaskID(w int, n uint64) uint64 { return uint64(w)<<48 | n&(1<<48-1) }
