@@ -336,9 +336,12 @@
 // any value to any worker. A value over 64 KiB stays with its sender
 // until its receiver pulls it, in pieces.
 //
-// Not yet: tasks whose options do not pin them run on worker 1 only;
-// worker 1 pulls a task's result when the task ends, rather than leaving
-// it on its worker until something needs it.
+// A task of a registered function that its options do not pin goes to a
+// worker with a free processor when it starts while other tasks wait for
+// room on worker 1, unless its inputs are large (see [Options].TimeUtil).
+//
+// Not yet: worker 1 pulls a task's result when the task ends, rather than
+// leaving it on its worker until something needs it.
 //
 // # Schedulers
 //

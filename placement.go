@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
+	"github.com/dagr/dagr/internal/cache"
 	"github.com/dagr/dagr/internal/call"
 	"github.com/dagr/dagr/internal/cluster"
 	"github.com/dagr/dagr/internal/sched"
@@ -94,4 +96,55 @@ func describe(t *cluster.Target) string {
 		s += fmt.Sprintf(", processor %d", t.Thread)
 	}
 	return s
+}
+
+// spread returns the spec of a task of f that its options do not pin, on
+// a scheduler with workers: when the task starts on a processor here while
+// other tasks wait for room, and a worker has a free processor, it goes to
+// that worker and gives its processor here back; otherwise it runs here.
+// Only registered functions go, and only when their inputs are small or
+// the task is known to be long enough to be worth moving them (see
+// worthMoving).
+func (s *Scheduler) spread(spec *sched.Spec, f any) *sched.Spec {
+	if _, ok := registry.Registered(f); !ok {
+		return spec
+	}
+	cl := s.cluster()
+	opts := cluster.Options{Name: spec.Name, Priority: spec.Priority, Occupancy: float64(spec.Occupancy) / sched.FullOccupancy}
+	if spec.Occupancy == 0 {
+		opts.Occupancy = NoOccupancy
+	}
+	timeUtil := spec.TimeUtil
+	own := *spec
+	own.Call = func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error) {
+		if s.eng.Backlog() && worthMoving(args, timeUtil) {
+			if w, ok := cl.Reserve(); ok {
+				sched.GiveUpShare(ctx)
+				return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true}, opts, fn, sig, args)
+			}
+		}
+		return sig.Call(fn, ctx, args)
+	}
+	return &own
+}
+
+// Moving a task's inputs to another worker costs about this much time per
+// byte on this machine's loopback (100 MB/s), and this much per task.
+const (
+	moveByteCost = 10 * time.Nanosecond
+	moveCost     = 300 * time.Microsecond
+)
+
+// worthMoving says whether a task with these inputs is worth sending to
+// another worker: when its inputs are under 1 MiB, or when Options.TimeUtil
+// says that it runs longer than moving them takes.
+func worthMoving(args []any, timeUtil time.Duration) bool {
+	var size int64
+	for _, a := range args {
+		size += cache.Sizeof(a)
+	}
+	if size < 1<<20 {
+		return true
+	}
+	return timeUtil > moveCost+time.Duration(size)*moveByteCost
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dagr/dagr/internal/cache"
 	"github.com/dagr/dagr/internal/cluster"
@@ -47,9 +48,9 @@ type Scheduler struct {
 	log         *slog.Logger
 	cache       *cache.LRU[Thunk] // bounds cached thunk results; nil when unbounded
 
-	clMu sync.Mutex
-	cl   *cluster.Coordinator // the worker processes, from the first AddProcs on
-	refs map[uint64]*Task     // the tasks other processes may name (see home)
+	cl   atomic.Pointer[cluster.Coordinator] // the worker processes, from the first AddProcs on
+	clMu sync.Mutex                          // guards the making of cl, and refs
+	refs map[uint64]*Task                    // the tasks other processes may name (see home)
 }
 
 // New starts a scheduler. Nothing runs until a task is spawned on it.

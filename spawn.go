@@ -46,11 +46,15 @@ func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *T
 		t.node.SetID(id)
 	}
 	spec := s.eng.DefaultSpec()
-	var bad error
+	var (
+		bad    error
+		pinned bool // Options.Single or Options.Scope says where
+	)
 	if len(args) > 0 {
 		if o, ok := args[0].(Options); ok {
 			args = args[1:]
 			spec, bad = s.spec(&o, f)
+			pinned = o.Single != 0 || o.Scope != nil
 		}
 	}
 	sig, err := call.Analyze(f)
@@ -64,6 +68,9 @@ func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *T
 	)
 	if bad == nil {
 		copied, deps, bad = bindArgs(sig, f, args, depBuf[:0])
+	}
+	if bad == nil && !pinned && s.cl.Load() != nil {
+		spec = s.spread(spec, f)
 	}
 	// args stays on the caller's stack: the engine copies it, unless
 	// bindArgs made a copy of its own already.

@@ -64,10 +64,11 @@ func (s *Scheduler) AddProcs(ctx context.Context, n int) ([]int, error) {
 		return nil, fmt.Errorf("dagr: AddProcs(%d) on worker %d: only worker 1 starts workers", n, MyID())
 	}
 	s.clMu.Lock()
-	if s.cl == nil {
-		s.cl = cluster.NewCoordinator(&registry, workerError, values{s}, home{s})
+	cl := s.cl.Load()
+	if cl == nil {
+		cl = cluster.NewCoordinator(&registry, workerError, values{s}, home{s})
+		s.cl.Store(cl)
 	}
-	cl := s.cl
 	s.clMu.Unlock()
 	withWorkers.Store(s, struct{}{})
 	return cl.AddProcs(orBackground(ctx), n, s.workerProcs)
@@ -75,11 +76,7 @@ func (s *Scheduler) AddProcs(ctx context.Context, n int) ([]int, error) {
 
 // cluster returns the coordinator of s's workers, or nil if s never
 // started any.
-func (s *Scheduler) cluster() *cluster.Coordinator {
-	s.clMu.Lock()
-	defer s.clMu.Unlock()
-	return s.cl
-}
+func (s *Scheduler) cluster() *cluster.Coordinator { return s.cl.Load() }
 
 // Workers returns the ids of the live workers of ctx's scheduler, 1 (this
 // process) included, in order.

@@ -20,7 +20,7 @@ import (
 // The functions that tasks on workers run: every process of the test
 // binary registers them in init, as a program would.
 func init() {
-	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf, floatsWhenTold, workersSeen, removeWorker)
+	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf, floatsWhenTold, workersSeen, removeWorker, busyWhere)
 	if os.Getenv(otherBuildEnv) != "" {
 		// A worker started with this variable set plays another build of
 		// the program, with a function more.
@@ -476,5 +476,36 @@ func TestWorkersSeenFromWorkers(t *testing.T) {
 	}
 	if _, err := dagr.Spawn(ctx, removeWorker, two, 2).Fetch(ctx); err == nil || !strings.Contains(err.Error(), "cannot remove itself") {
 		t.Fatalf("worker 2 removing itself: %v", err)
+	}
+}
+
+// busyWhere keeps its processor for d, then says where it ran.
+func busyWhere(d time.Duration) int {
+	time.Sleep(d)
+	return dagr.MyID()
+}
+
+// TestWorkersSpreadUnpinned spawns more tasks than worker 1 has processors,
+// with no options: while they wait for room there, idle workers get some.
+// A lone task stays on worker 1.
+func TestWorkersSpreadUnpinned(t *testing.T) {
+	ctx := withWorkersOf(t, 2, dagr.Config{Procs: 2, WorkerProcs: 2})
+	if got := fetch[int](t, ctx, dagr.Spawn(ctx, busyWhere, time.Millisecond)); got != 1 {
+		t.Fatalf("a lone unpinned task ran on worker %d, want 1", got)
+	}
+	const n = 60
+	ts := make([]*dagr.Task, n)
+	for i := range ts {
+		ts[i] = dagr.Spawn(ctx, busyWhere, 20*time.Millisecond)
+	}
+	ran := map[int]int{}
+	for _, task := range ts {
+		ran[fetch[int](t, ctx, task)]++
+	}
+	t.Logf("tasks by worker: %v", ran)
+	for _, w := range []int{1, 2, 3} {
+		if ran[w] == 0 {
+			t.Errorf("worker %d ran none of %d tasks: %v", w, n, ran)
+		}
 	}
 }

@@ -424,6 +424,9 @@ func (c *Coordinator) Procs(id int) int {
 type Target struct {
 	Workers []int
 	Thread  int
+	// Reserved says that Workers[0] was chosen by Reserve, which counted
+	// the task in its load already.
+	Reserved bool
 }
 
 // Options are the options of a task that travel with it.
@@ -437,7 +440,16 @@ type Options struct {
 // decoded into fn's result type. It is the body of a task placed on
 // another worker (sched.Spec.Call): when ctx ends, the worker is told to
 // cancel the task and Call returns at once.
-func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn any, sig *call.Sig, args []any) (any, error) {
+func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn any, sig *call.Sig, args []any) (_ any, err error) {
+	sent := false // once the task is sent, its call's entry counts it in the load
+	if target.Reserved {
+		// Until then, an error gives the reservation back.
+		defer func() {
+			if err != nil && !sent {
+				c.unreserve(target.Workers[0])
+			}
+		}()
+	}
 	name, ok := c.reg.Registered(fn)
 	if !ok {
 		return nil, fmt.Errorf("dagr: %s is not registered (dagr.Register), so it runs only on worker 1", name)
@@ -456,18 +468,26 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 			sub.Args[i] = c.mv.offload(data)
 		}
 	}
-	w, err := c.pickLocked(target)
-	if err != nil {
-		c.mu.Unlock()
-		return nil, err
+	var w *workerProc
+	if target.Reserved {
+		if w = c.workers[target.Workers[0]]; w == nil || !w.live {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("%w: worker %d is gone", sched.ErrNoProcessor, target.Workers[0])
+		}
+	} else {
+		if w, err = c.pickLocked(target); err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+		w.load++
 	}
 	c.nextTask++
 	sub.Task = c.nextTask
 	pc := &pendingCall{worker: w.id, done: make(chan *wire.Done, 1)}
 	c.calls[sub.Task] = pc
-	w.load++
 	conn, subject := c.conn, c.subj.worker(w.id)
 	c.mu.Unlock()
+	sent = true
 
 	data, err := wire.Encode(wire.Order{Submit: sub})
 	if err == nil {
@@ -500,6 +520,37 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 			_ = conn.Publish(subject, data)
 		}
 		return nil, context.Cause(ctx)
+	}
+}
+
+// Reserve chooses a live worker with a free processor, the least loaded
+// for its processors, and counts a task in its load: Call it with a
+// Target{Workers: []int{id}, Reserved: true}. false means that every
+// worker is busy.
+func (c *Coordinator) Reserve() (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var best *workerProc
+	for _, w := range c.workers {
+		if !w.live || w.load >= w.procs {
+			continue
+		}
+		if best == nil || w.load*best.procs < best.load*w.procs {
+			best = w
+		}
+	}
+	if best == nil || c.closed {
+		return 0, false
+	}
+	best.load++
+	return best.id, true
+}
+
+func (c *Coordinator) unreserve(id int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w := c.workers[id]; w != nil {
+		w.load--
 	}
 }
 

@@ -388,7 +388,8 @@ func (p *proc) unblock(n *Node) {
 	}
 }
 
-// interrupted gives up the share of n, which ended while it ran on p.
+// interrupted gives up the share of n, which ended while it ran on p, or
+// gives it up for good (GiveUpShare).
 func (p *proc) interrupted(n *Node) {
 	p.mu.Lock()
 	p.freeShareLocked(n)

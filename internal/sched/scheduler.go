@@ -108,6 +108,10 @@ func (s *Scheduler) Owner() any { return s.cfg.Owner }
 // NumProcs is the number of processors.
 func (s *Scheduler) NumProcs() int { return len(s.procs) }
 
+// Backlog reports whether ready tasks wait for room on some processor (as
+// of the processors' last changes).
+func (s *Scheduler) Backlog() bool { return s.queuedProcs.Load() > 0 }
+
 // Closed reports whether Close was called.
 func (s *Scheduler) Closed() bool { return s.closed.Load() }
 

@@ -185,3 +185,17 @@ func Blocking(ctx context.Context) (resume func()) {
 }
 
 func noop() {}
+
+// GiveUpShare gives back, for good, the share of its processor that the
+// running task ctx was handed to holds: the rest of its f runs without
+// taking room, as a task that waits for another worker should. It does
+// nothing outside a task.
+func GiveUpShare(ctx context.Context) {
+	tc := fromContext(ctx)
+	if tc == nil {
+		return
+	}
+	if n := tc.node.Load(); n != nil {
+		tc.proc.interrupted(n)
+	}
+}
