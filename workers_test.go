@@ -20,7 +20,7 @@ import (
 // The functions that tasks on workers run: every process of the test
 // binary registers them in init, as a program would.
 func init() {
-	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf, floatsWhenTold, workersSeen, removeWorker, busyWhere)
+	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf, floatsWhenTold, workersSeen, removeWorker, busyWhere, spawnAndCancel)
 	if os.Getenv(otherBuildEnv) != "" {
 		// A worker started with this variable set plays another build of
 		// the program, with a function more.
@@ -507,5 +507,56 @@ func TestWorkersSpreadUnpinned(t *testing.T) {
 		if ran[w] == 0 {
 			t.Errorf("worker %d ran none of %d tasks: %v", w, n, ran)
 		}
+	}
+}
+
+// spawnAndCancel spawns, from a task on a worker, a task that waits for
+// its context, cancels it, and returns the error its fetch gives.
+func spawnAndCancel(ctx context.Context) string {
+	sub, cancel := context.WithCancel(ctx)
+	t := dagr.Spawn(sub, waitForCancel, dagr.Options{Single: 1})
+	cancel()
+	_, err := t.Fetch(ctx)
+	return fmt.Sprintf("canceled=%v: %v", errors.Is(err, context.Canceled), err)
+}
+
+// TestWorkersCancelFromWorker cancels, from a task on worker 2, a task
+// that it spawned on worker 1.
+func TestWorkersCancelFromWorker(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	got := fetch[string](t, ctx, dagr.Spawn(ctx, spawnAndCancel, dagr.Options{Single: 2}))
+	if !strings.HasPrefix(got, "canceled=true") {
+		t.Fatalf("the cancelled task's fetch on worker 2: %s", got)
+	}
+}
+
+// TestWorkersKilledWorkerFailsItsTask kills a worker while it runs a task:
+// the task fails with an error that says so (recomputing it elsewhere is
+// for later), and the worker is gone from Workers.
+func TestWorkersKilledWorkerFailsItsTask(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	pid := fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: 2}))
+	dir := t.TempDir()
+	started, proceed := dir+"/started", dir+"/proceed"
+	for _, p := range []string{started, proceed} {
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	task := dagr.Spawn(ctx, floatsWhenTold, dagr.Options{Single: 2}, started, proceed, 1)
+	f, err := os.Open(started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, err = task.Fetch(ctx)
+	if err == nil || !strings.Contains(err.Error(), "worker 2 exited while it ran the task") {
+		t.Fatalf("a task whose worker was killed: %v", err)
+	}
+	if got := dagr.Workers(ctx); fmt.Sprint(got) != "[1]" {
+		t.Fatalf("Workers after the kill = %v, want [1]", got)
 	}
 }
