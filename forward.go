@@ -57,10 +57,10 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 		var data []byte
 		switch a := a.(type) {
 		case *Task:
-			if a == nil || a.node.ID() < wire.TaskID(1, 0) {
-				return nil, false
+			if a == nil || a.node.Ref() == 0 {
+				return nil, false // it lives here only: so does the task that takes it
 			}
-			data = wire.EncodeRef(a.node.ID())
+			data = wire.EncodeRef(a.node.Ref())
 		case *Chunk:
 			data, err = wire.EncodeValue(a.value)
 		default:
@@ -69,15 +69,24 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 		if err != nil && bad == nil {
 			bad = fmt.Errorf("dagr: argument %d of %s: %w", i+1, name, err)
 		}
-		sp.Args = append(sp.Args, thisWorker.Offload(data))
+		sp.Args = append(sp.Args, data)
 	}
 	var wait *waitFor
 	if bad == nil {
+		// Only now that the spawn goes: large arguments stay here until
+		// worker 1 pulls them.
+		for i, data := range sp.Args {
+			sp.Args[i] = thisWorker.Offload(data)
+		}
 		a, err := thisWorker.SpawnHome(sp)
 		if err != nil {
 			bad = fmt.Errorf("dagr: sending %s to worker 1: %w", name, err)
 		}
 		wait = &waitFor{id: id, a: a, cancel: true}
+		// A cancel of the spawning context reaches the task on worker 1
+		// even if the handle never runs.
+		stop := context.AfterFunc(ctx, func() { thisWorker.CancelHome(ctx, id) })
+		a.OnArrival(func() { stop() })
 	}
 	t := new(Task)
 	s.handle(t, ctx, id, f, sig, o.Name, wait, bad)
@@ -97,6 +106,7 @@ func (s *Scheduler) handle(t *Task, ctx context.Context, id uint64, f any, sig *
 	spec := s.eng.NewSpec()
 	spec.Name = name
 	spec.Occupancy = 0
+	spec.Ref = id
 	spec.Call = func(ctx context.Context, _ any, _ *call.Sig, _ []any) (any, error) {
 		r, err := thisWorker.Await(ctx, wait.id, wait.a, wait.cancel)
 		if err != nil {

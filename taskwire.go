@@ -41,8 +41,8 @@ func (t *Task) MarshalCBOR() ([]byte, error) {
 			return nil, fmt.Errorf("dagr: task %d (%s) belongs to a scheduler without workers", id, t.node.Name())
 		}
 		owner.addRef(id, t)
-	} else if id < wire.TaskID(1, 0) {
-		return nil, fmt.Errorf("dagr: task %d (%s) runs on worker %d only (its function is not registered), so it cannot be sent to another worker", id, t.node.Name(), MyID())
+	} else if id = t.node.Ref(); id == 0 {
+		return nil, fmt.Errorf("dagr: task %d (%s) runs on worker %d only (its function is not registered), so it cannot be sent to another worker", t.node.ID(), t.node.Name(), MyID())
 	}
 	return wire.EncodeRef(id), nil
 }

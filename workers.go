@@ -35,7 +35,11 @@ func Main() {
 	s := Default()
 	thisWorker = cluster.NewWorker(j, &registry, s.procs, s.runSubmitted, encodeError, values{s})
 	code := thisWorker.Serve()
-	s.Close()
+	if code == 0 {
+		// Stopped: the tasks have ended. Otherwise the scheduler is gone,
+		// and a task that ignores its context must not keep this process.
+		s.Close()
+	}
 	os.Exit(code)
 }
 

@@ -20,7 +20,7 @@ import (
 // The functions that tasks on workers run: every process of the test
 // binary registers them in init, as a program would.
 func init() {
-	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf, floatsWhenTold, workersSeen, removeWorker, busyWhere, spawnAndCancel)
+	dagr.Register(whereAmI, workerPanics, waitForCancel, workerPID, double, add, spawnAdd, fetchHandle, spreadFib, floats, sumOf, floatsWhenTold, workersSeen, removeWorker, busyWhere, spawnAndCancel, handleOfHome, waitAndTell, spawnCancelled)
 	if os.Getenv(otherBuildEnv) != "" {
 		// A worker started with this variable set plays another build of
 		// the program, with a function more.
@@ -558,5 +558,72 @@ func TestWorkersKilledWorkerFailsItsTask(t *testing.T) {
 	}
 	if got := dagr.Workers(ctx); fmt.Sprint(got) != "[1]" {
 		t.Fatalf("Workers after the kill = %v, want [1]", got)
+	}
+}
+
+// handleOfHome returns, from a task on a worker, a value holding a handle
+// of a task on worker 1 that it was given.
+func handleOfHome(h Handle) Handle { return h }
+
+// TestWorkersHandleOfHomeTravels sends a worker a handle of a task on
+// worker 1 and gets it back, inside values both ways.
+func TestWorkersHandleOfHomeTravels(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	h := dagr.Spawn(ctx, add, 1, 2)
+	back := fetch[Handle](t, ctx, dagr.Spawn(ctx, handleOfHome, dagr.Options{Single: 2}, Handle{h}))
+	if got := fetch[int](t, ctx, back.T); got != 3 {
+		t.Fatalf("a handle of a task on worker 1, there and back: %d", got)
+	}
+}
+
+// homeEnded gets the error of waitAndTell when it runs on worker 1, the
+// test's own process.
+var homeEnded = make(chan error, 1)
+
+// waitAndTell opens the FIFO started, to say that it runs, then waits for
+// its context to end and tells homeEnded.
+func waitAndTell(ctx context.Context, started string) error {
+	f, err := os.OpenFile(started, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	<-ctx.Done()
+	homeEnded <- ctx.Err()
+	return ctx.Err()
+}
+
+// spawnCancelled spawns waitAndTell on worker 1 from a task on a worker,
+// waits until it runs, cancels its context, and returns without waiting
+// for its end: the handle here may never have run.
+func spawnCancelled(ctx context.Context, started string) error {
+	sub, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dagr.Spawn(sub, waitAndTell, dagr.Options{Single: 1}, started)
+	f, err := os.Open(started) // returns once waitAndTell opened it too
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return nil
+}
+
+// TestWorkersCancelReachesHomeTask checks that cancelling the context of a
+// spawn made on a worker cancels the running task on worker 1, whether or
+// not the worker's handle of it ever ran.
+func TestWorkersCancelReachesHomeTask(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	started := t.TempDir() + "/started"
+	if err := syscall.Mkfifo(started, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fetch[any](t, ctx, dagr.Spawn(ctx, spawnCancelled, dagr.Options{Single: 2}, started))
+	select {
+	case err := <-homeEnded:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the task on worker 1 ended with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the task on worker 1 was not cancelled within 30 s")
 	}
 }

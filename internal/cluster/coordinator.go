@@ -53,9 +53,10 @@ type workerProc struct {
 	exit   error          // how it exited, once exited is closed
 
 	// Guarded by Coordinator.mu.
-	live  bool // admitted, and not being removed
-	procs int
-	load  int // tasks sent and not yet done
+	live    bool // admitted, and not being removed
+	aborted bool // AddProcs gave up on it: it may not join
+	procs   int
+	load    int // tasks sent and not yet done
 }
 
 type pendingCall struct {
@@ -257,18 +258,18 @@ const abortWait = 5 * time.Second
 func (c *Coordinator) abort(ws []*workerProc) {
 	c.mu.Lock()
 	for _, w := range ws {
-		w.live = false
+		w.live, w.aborted = false, true
 	}
 	c.mu.Unlock()
-	timeout := time.NewTimer(abortWait)
-	defer timeout.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), abortWait)
+	defer cancel()
 	for _, w := range ws {
 		_ = w.stdin.Close()
 	}
 	for _, w := range ws {
 		select {
 		case <-w.exited:
-		case <-timeout.C:
+		case <-ctx.Done():
 			_ = w.cmd.Process.Kill()
 			<-w.exited
 		}
@@ -288,9 +289,9 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 	}
 	c.mu.Lock()
 	w := c.workers[h.Worker]
-	if h.Run != c.run || w == nil || w.cmd.Process.Pid != h.PID {
+	if h.Run != c.run || w == nil || w.cmd.Process.Pid != h.PID || w.aborted || c.closed {
 		c.mu.Unlock()
-		reply(fmt.Sprintf("no worker %d (pid %d) was started for this run", h.Worker, h.PID))
+		reply(fmt.Sprintf("no worker %d (pid %d) is wanted in this run", h.Worker, h.PID))
 		return
 	}
 	diff := Diff(c.reg.Funcs(), h.Registry)
@@ -322,7 +323,9 @@ func (c *Coordinator) onAsk(m natstransport.Msg) {
 		answer(wire.Answer{Err: err.Error()})
 	case q.Remove != 0:
 		go func() {
-			if err := c.RemoveProc(context.Background(), q.Remove); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+			defer cancel()
+			if err := c.RemoveProc(ctx, q.Remove); err != nil {
 				answer(wire.Answer{Err: err.Error()})
 				return
 			}
@@ -396,9 +399,12 @@ func (c *Coordinator) onDone(d *wire.Done) {
 	} else {
 		pc = nil
 	}
+	mv := c.mv
 	c.mu.Unlock()
 	if pc != nil {
 		pc.done <- d
+	} else if mv != nil {
+		mv.free(d.Result) // a cancelled call's: nobody will pull it
 	}
 }
 
@@ -486,13 +492,14 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	pc := &pendingCall{worker: w.id, done: make(chan *wire.Done, 1)}
 	c.calls[sub.Task] = pc
 	conn, subject := c.conn, c.subj.worker(w.id)
-	c.mu.Unlock()
-	sent = true
-
+	// Sent under c.mu: a RemoveProc that marks w gone after this sends its
+	// Stop after the task, which w then runs before it stops.
 	data, err := wire.Encode(wire.Order{Submit: sub})
 	if err == nil {
 		err = conn.Publish(subject, data)
 	}
+	c.mu.Unlock()
+	sent = true
 	if err != nil {
 		c.forget(sub.Task)
 		return nil, fmt.Errorf("dagr: sending %s to worker %d: %w", name, w.id, err)

@@ -165,12 +165,22 @@ func (m *mover) materialize(ctx context.Context, data []byte) ([]byte, error) {
 		})
 	}
 	wg.Wait()
+	// The holder may drop it now, pulled or not: nobody else pulls it.
+	m.free(data)
 	if err := context.Cause(ctx); err != nil {
 		return nil, fmt.Errorf("dagr: pulling a value of %d bytes from worker %d: %w", h.Size, h.Holder, err)
 	}
-	// The holder may drop it now; a lost Free only costs it memory.
-	go func() { _, _ = m.pull(context.Background(), h.Holder, wire.Pull{Key: h.Key, Free: true}) }()
 	return out, nil
+}
+
+// free tells the holder of the value data stands for, if it is a Held,
+// that nobody will pull it. A lost Free only costs the holder memory.
+func (m *mover) free(data []byte) {
+	h, ok := wire.DecodeHeld(data)
+	if !ok {
+		return
+	}
+	go func() { _, _ = m.pull(context.Background(), h.Holder, wire.Pull{Key: h.Key, Free: true}) }()
 }
 
 // pull asks holder for a piece.

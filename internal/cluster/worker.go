@@ -42,6 +42,23 @@ type Worker struct {
 type Awaited struct {
 	done chan struct{} // closed when res is set
 	res  *wire.Result
+
+	mu        sync.Mutex
+	onArrival []func()
+}
+
+// OnArrival calls f when the Result arrives, or now if it has.
+func (a *Awaited) OnArrival(f func()) {
+	a.mu.Lock()
+	select {
+	case <-a.done:
+		a.mu.Unlock()
+		f()
+		return
+	default:
+	}
+	a.onArrival = append(a.onArrival, f)
+	a.mu.Unlock()
 }
 
 // WorkerFromEnv returns the settings of a process started as a worker, and
@@ -180,9 +197,18 @@ func (w *Worker) arrived(r *wire.Result) {
 	a := w.awaited[r.Task]
 	delete(w.awaited, r.Task)
 	w.mu.Unlock()
-	if a != nil {
-		a.res = r
-		close(a.done)
+	if a == nil {
+		w.mv.free(r.Result) // nobody waits for it here
+		return
+	}
+	a.res = r
+	a.mu.Lock()
+	close(a.done)
+	fs := a.onArrival
+	a.onArrival = nil
+	a.mu.Unlock()
+	for _, f := range fs {
+		f()
 	}
 }
 
@@ -197,6 +223,12 @@ func (w *Worker) SpawnHome(s *wire.Spawn) (*Awaited, error) {
 func (w *Worker) Watch(task uint64) (*Awaited, error) {
 	a := w.Expect(task)
 	return a, w.up(wire.Up{Watch: &wire.Watch{Task: task, From: w.join.Worker}})
+}
+
+// CancelHome cancels a task this worker spawned on worker 1, for the end
+// of ctx, unless it has ended.
+func (w *Worker) CancelHome(ctx context.Context, task uint64) {
+	_ = w.up(wire.Up{Cancel: &wire.Cancel{Task: task, Reason: reasonOf(ctx)}})
 }
 
 // Await waits for the Result of a. If ctx ends first, it returns ctx's

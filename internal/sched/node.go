@@ -209,6 +209,15 @@ func (n *Node) Owner() any {
 	return n.sched().Owner()
 }
 
+// Ref is the id of the task in another process that the node is a handle
+// of (see Spec.Ref), or 0.
+func (n *Node) Ref() uint64 {
+	if n.spec == nil {
+		return 0
+	}
+	return n.spec.Ref
+}
+
 // Fn is the node's function.
 func (n *Node) Fn() any { return n.fn }
 

@@ -42,6 +42,9 @@ type Spec struct {
 	// (with the spec's Occupancy, usually none), and Call gets a context
 	// that ends when the try does.
 	Call func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error)
+	// Ref, when not 0, says that the node is this process's handle of a
+	// task of that id, which lives in another process.
+	Ref uint64
 
 	// owner is the scheduler whose processors Procs indexes: a node finds
 	// its scheduler here, which saves a pointer in every node.
