@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/dagr/dagr/internal/cache"
@@ -116,9 +117,15 @@ func (s *Scheduler) spread(spec *sched.Spec, f any) *sched.Spec {
 	}
 	timeUtil := spec.TimeUtil
 	own := *spec
+	var moved atomic.Bool // a try went to a worker: the task holds no processor here any more
 	own.Call = func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error) {
+		if moved.Load() {
+			// A retry goes to a worker too, to any that lives.
+			return cl.Call(ctx, cluster.Target{}, opts, fn, sig, args)
+		}
 		if s.eng.Backlog() && worthMoving(args, timeUtil) {
 			if w, ok := cl.Reserve(); ok {
+				moved.Store(true)
 				sched.GiveUpShare(ctx)
 				return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true}, opts, fn, sig, args)
 			}

@@ -306,8 +306,12 @@ func (w *Worker) start(s *wire.Submit) {
 // run decodes a task's arguments, runs it, and encodes its outcome.
 func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 	d := &wire.Done{Task: s.Task, Worker: w.join.Worker}
+	pulled := 0 // the arguments pulled so far: the others are freed on failure
 	fail := func(format string, args ...any) *wire.Done {
 		d.Err = &wire.Error{Msg: fmt.Sprintf(format, args...), Task: s.Func, Origin: w.join.Worker}
+		for _, raw := range s.Args[pulled:] {
+			w.mv.free(raw)
+		}
 		return d
 	}
 	fn, ok := w.reg.Lookup(s.Func)
@@ -323,6 +327,7 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 	}
 	args := make([]any, len(s.Args))
 	for i, raw := range s.Args {
+		pulled = i + 1 // materialize frees it, pulled or not
 		raw, err := w.mv.materialize(ctx, raw)
 		if err != nil {
 			return fail("argument %d of %s: %v", i+1, s.Func, err)
