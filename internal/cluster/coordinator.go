@@ -52,6 +52,10 @@ type workerProc struct {
 	exited chan struct{}  // closed when the process is gone
 	exit   error          // how it exited, once exited is closed
 
+	// sendMu orders a Stop after the tasks sent: Call holds it for reading
+	// while it sends, stop for writing.
+	sendMu sync.RWMutex
+
 	// Guarded by Coordinator.mu.
 	live    bool // admitted, and not being removed
 	aborted bool // AddProcs gave up on it: it may not join
@@ -492,14 +496,17 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	pc := &pendingCall{worker: w.id, done: make(chan *wire.Done, 1)}
 	c.calls[sub.Task] = pc
 	conn, subject := c.conn, c.subj.worker(w.id)
-	// Sent under c.mu: a RemoveProc that marks w gone after this sends its
-	// Stop after the task, which w then runs before it stops.
+	// Taken before c.mu is let go: a RemoveProc that marks w gone after
+	// this sends its Stop after the task, which w then runs before it
+	// stops.
+	w.sendMu.RLock()
+	c.mu.Unlock()
+	sent = true
 	data, err := wire.Encode(wire.Order{Submit: sub})
 	if err == nil {
 		err = conn.Publish(subject, data)
 	}
-	c.mu.Unlock()
-	sent = true
+	w.sendMu.RUnlock()
 	if err != nil {
 		c.forget(sub.Task)
 		return nil, fmt.Errorf("dagr: sending %s to worker %d: %w", name, w.id, err)
@@ -642,9 +649,11 @@ func (c *Coordinator) RemoveProc(ctx context.Context, id int) error {
 // stop tells w to stop and waits for it to exit, killing it if ctx ends
 // first.
 func (c *Coordinator) stop(ctx context.Context, w *workerProc, conn *natstransport.Conn, subject string) error {
+	w.sendMu.Lock() // after every task sent to w
 	if data, err := wire.Encode(wire.Order{Stop: true}); err == nil {
 		_ = conn.Publish(subject, data)
 	}
+	w.sendMu.Unlock()
 	select {
 	case <-w.exited:
 		return nil
