@@ -1,9 +1,3 @@
-// Package cluster runs a dagr program on several processes: it starts and
-// stops worker processes of the program's own binary, admits them to the
-// run, sends them tasks of registered functions, and serves tasks in a
-// worker process. The engine (internal/sched) knows nothing of it: a task
-// placed on another worker runs through sched.Spec.Call, which Coordinator
-// provides.
 package cluster
 
 import (

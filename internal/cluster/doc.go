@@ -1,0 +1,53 @@
+// Package cluster runs a dagr program on several processes: it starts and
+// stops worker processes of the program's own binary, admits them to the
+// run, sends them tasks of registered functions, and serves tasks in a
+// worker process. The engine (internal/sched) knows nothing of it: a task
+// placed on another worker runs through sched.Spec.Call, which Coordinator
+// provides.
+//
+// # The run's rules
+//
+// Processes. Worker 1 is the process that called AddProcs: its
+// Coordinator starts the NATS server, with a user and password made for
+// the run, and the worker processes, each with a Join in the environment
+// variable EnvVar. A worker connects, subscribes to its own subject, and
+// only then asks to join (Hello, answered by a Welcome), so that no order
+// sent to an admitted worker is lost. Worker 1 refuses a worker whose
+// registry differs, or that it gave up on. A worker leaves when told
+// (Order.Stop: it finishes its tasks, waits until its large results were
+// pulled, and exits), when its connection closes, or when its standard
+// input ends, which happens however worker 1's process ends.
+//
+// Subjects, all under "dagr.<run>":
+//
+//	join      worker -> 1, request: Hello, answered by Welcome
+//	w.<id>    1 -> worker: Order (Submit, Cancel, Stop, Result)
+//	up        worker -> 1: Up (Done, Spawn, Watch, Cancel)
+//	ask       worker -> 1, request: Ask (live workers, RemoveProc)
+//	d.<id>    anyone -> process id, request: Pull of a held value
+//
+// Order. NATS keeps the order of one connection's messages on one
+// subject, and a subscription's handler takes them one at a time. So each
+// direction between worker 1 and a worker is one subject: a worker's
+// Spawn of a task reaches worker 1 before any Done or Spawn that names the
+// task, and a Submit sent before worker 1 marked a worker gone reaches it
+// before the Stop (workerProc.sendMu orders the two).
+//
+// Tasks. The DAG lives on worker 1. A task placed on a worker is a node
+// on worker 1 that takes no processor there and whose Spec.Call sends a
+// Submit and waits for the Done (Coordinator.Call); its context ending
+// sends a Cancel. A task that a task on a worker spawns is sent to worker
+// 1 (Spawn, under an id the worker chose: wire.TaskID), which spawns it
+// as its options say and keeps it by id (Home); the worker keeps a handle,
+// a node whose Spec.Call waits for the Result. A *Task travels in values
+// as a reference (wire.EncodeRef) to a task that lives on worker 1.
+//
+// Values. A value whose encoding is over InlineMax bytes does not travel
+// in the message that carries it: its sender keeps it (mover) and sends a
+// wire.Held; the receiver pulls it in pieces of at most wire.MaxPiece
+// bytes, pullWindow at a time, then tells the holder to drop it (Free).
+// Whoever decides not to pull a Held value frees it too.
+//
+// Liveness. A worker whose process exits fails the tasks it ran with an
+// error that says so; recomputing them elsewhere is for later.
+package cluster
