@@ -23,7 +23,8 @@ var forwarded atomic.Uint64
 // forward spawns f(args...) on worker 1 for a task on this worker, and
 // returns its handle; false means that the task runs here, as it would
 // on worker 1: f is not registered, the call is bad (the local spawn says
-// why), or an argument is a task that lives on this worker only.
+// why), its options hold Restore or Checkpoint (functions of this
+// process), or an argument is a task that lives on this worker only.
 func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool) {
 	name, ok := registry.Registered(f)
 	if !ok {
@@ -34,6 +35,9 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 		if oo, ok := args[0].(Options); ok {
 			o, args = oo, args[1:]
 		}
+	}
+	if o.Restore != nil || o.Checkpoint != nil {
+		return nil, false // functions of this process: the task runs here, with them
 	}
 	sig, err := call.Analyze(f)
 	if err != nil || sig.CheckCount(f, len(args)) != nil {
