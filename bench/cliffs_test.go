@@ -46,7 +46,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"testing"
 )
 
@@ -113,19 +112,7 @@ func runCliff(b *testing.B, c cliff) {
 		b.Run(f.name, func(b *testing.B) {
 			var p probe
 			run := f.start(b, &p)
-			b.ReportAllocs()
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			for b.Loop() {
-				got, err := run()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if got != c.want {
-					b.Fatalf("%s/%s computed %d, want %d", c.name, f.name, got, c.want)
-				}
-			}
-			runtime.ReadMemStats(&after)
+			bytes, mallocs := loopChecked(b, c.name+"/"+f.name, c.want, run)
 			ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			units := float64(b.N) * float64(c.per)
 			perUnit := ns / float64(c.per)
@@ -137,8 +124,8 @@ func runCliff(b *testing.B, c cliff) {
 			if c.perSecond {
 				b.ReportMetric(1e9/perUnit, c.unit+"s/s")
 			}
-			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/units, "B/"+c.unit)
-			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/units, "allocs/"+c.unit)
+			b.ReportMetric(float64(bytes)/units, "B/"+c.unit)
+			b.ReportMetric(float64(mallocs)/units, "allocs/"+c.unit)
 			for unit, sum := range p.sums {
 				b.ReportMetric(sum/float64(b.N), unit)
 			}

@@ -237,6 +237,17 @@ func median(xs []float64) (float64, bool) {
 // measure times run with b.Loop, checks every result, and reports the time
 // and memory per task.
 func measure(b *testing.B, w workload, run func() (int, error)) {
+	bytes, mallocs := loopChecked(b, w.name, w.want, run)
+	tasks := float64(b.N) * float64(w.tasks)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/tasks, "ns/task")
+	b.ReportMetric(float64(bytes)/tasks, "B/task")
+	b.ReportMetric(float64(mallocs)/tasks, "allocs/task")
+}
+
+// loopChecked times run with b.Loop, failing b when run fails or computes
+// anything but want, and returns the bytes and the allocations made
+// meanwhile.
+func loopChecked(b *testing.B, what string, want int, run func() (int, error)) (bytes, mallocs uint64) {
 	b.ReportAllocs()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -245,13 +256,10 @@ func measure(b *testing.B, w workload, run func() (int, error)) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if got != w.want {
-			b.Fatalf("%s computed %d, want %d", w.name, got, w.want)
+		if got != want {
+			b.Fatalf("%s computed %d, want %d", what, got, want)
 		}
 	}
 	runtime.ReadMemStats(&after)
-	tasks := float64(b.N) * float64(w.tasks)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/tasks, "ns/task")
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/tasks, "B/task")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/tasks, "allocs/task")
+	return after.TotalAlloc - before.TotalAlloc, after.Mallocs - before.Mallocs
 }
