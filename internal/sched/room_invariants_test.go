@@ -44,16 +44,24 @@ func (h *roomHarness) pick(ns []*Node) []*Node {
 }
 
 type roomHarness struct {
-	t          *testing.T
-	s          *Scheduler
+	t     *testing.T
+	rng   sync.Mutex
+	r     *rand.Rand
+	bad   atomic.Int32
+	actMu sync.Mutex
+	act   map[*Node]*atomic.Int32
+	all   []*Node
+	// live counts the fs that have not returned; a round ends when it is 0.
+	live atomic.Int32
+}
+
+// roomRound is what one round's tasks share. An f cancelled in one round
+// may still run in the next (a cancel frees its share at once), so each
+// round's tasks keep their own round, never the harness's current one.
+type roomRound struct {
+	*roomHarness
 	scheds     []*Scheduler
-	rng        sync.Mutex
-	r          *rand.Rand
 	goroutines bool
-	bad        atomic.Int32
-	actMu      sync.Mutex
-	act        map[*Node]*atomic.Int32
-	all        []*Node
 	stray      sync.WaitGroup
 }
 
@@ -74,7 +82,7 @@ func (h *roomHarness) intn(n int) int {
 	return h.r.IntN(n)
 }
 
-func (h *roomHarness) spec() *Spec {
+func (h *roomRound) spec() *Spec {
 	sched := h.scheds[h.intn(len(h.scheds))]
 	sp := sched.NewSpec()
 	occs := []float64{1, 1, 0.5, 0.5, 0.25, 0.3, 0}
@@ -94,8 +102,10 @@ func (h *roomHarness) spec() *Spec {
 
 // body is a task's f: it may spawn children with its context and wait for
 // them in various ways, cancel some, sleep, fail, or call Goexit.
-func (h *roomHarness) body(depth int) func(ctx context.Context, xs ...int) (int, error) {
+func (h *roomRound) body(depth int) func(ctx context.Context, xs ...int) (int, error) {
 	return func(ctx context.Context, xs ...int) (int, error) {
+		h.live.Add(1)
+		defer h.live.Add(-1)
 		tc := fromContext(ctx)
 		me := tc.node.Load()
 		if w := me.where.Load(); w != -int32(tc.proc.index+1) {
@@ -230,15 +240,13 @@ func (*roomErr) Error() string { return "room test error" }
 func TestRoomInvariants(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
-	h := &roomHarness{act: map[*Node]*atomic.Int32{}, t: t, r: rand.New(rand.NewPCG(uint64(seed), 1))}
+	hr := &roomHarness{act: map[*Node]*atomic.Int32{}, t: t, r: rand.New(rand.NewPCG(uint64(seed), 1))}
 	deadline := time.Now().Add(*roomHarnessBudget)
-	for round := 0; time.Now().Before(deadline) && h.bad.Load() < 5; round++ {
-		h.scheds = nil
+	for round := 0; time.Now().Before(deadline) && hr.bad.Load() < 5; round++ {
+		h := &roomRound{roomHarness: hr}
 		for i := range 2 {
 			h.scheds = append(h.scheds, New(Config{Procs: 1 + i, PanicError: func(v any, _ []byte) error { return errRoom }, FailureOf: func(error) *Failure { return nil }}))
 		}
-		s := h.scheds[0]
-		h.s = s
 		// Half the rounds let f wait from several goroutines: then an f
 		// may run while its node is blocked, by design, but the room must
 		// still add up.
@@ -346,6 +354,13 @@ func TestRoomInvariants(t *testing.T) {
 			t.Fatalf("round %d: Close hangs\n%s", round, buf[:runtime.Stack(buf, true)])
 		}
 		cancel()
+		// A cancelled f that ignores its context outlives its node and
+		// Close; the round ends when every f has returned.
+		for start := time.Now(); hr.live.Load() > 0; runtime.Gosched() {
+			if time.Since(start) > 20*time.Second {
+				t.Fatalf("round %d: %d fs still run 20s after Close", round, hr.live.Load())
+			}
+		}
 		close(stop)
 		h.actMu.Lock()
 		h.all = nil
