@@ -92,13 +92,13 @@ func (s *Scheduler) Compute(ctx context.Context, t *Thunk, opts ...SchedulerOpti
 	}
 	if so.Restore != nil {
 		if v, ok := s.restoreComputation(ctx, so.Restore); ok {
-			return &Chunk{value: v, worker: MyID()}, nil
+			return &Chunk{value: v}, nil
 		}
 	}
 	for {
 		if v, ok := t.cachedValue(); ok {
 			s.cache.Touch(t)
-			return &Chunk{value: v, worker: MyID()}, nil
+			return &Chunk{value: v}, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("dagr: Compute of %v: %w", t, err)
@@ -142,9 +142,9 @@ func (s *Scheduler) Compute(ctx context.Context, t *Thunk, opts ...SchedulerOpti
 		return nil, newTaskError(top.ID(), top.Name(), f)
 	}
 	if so.Checkpoint != nil {
-		s.checkpointComputation(ctx, t, so.Checkpoint, res)
+		s.checkpointComputation(ctx, t, withResult(so.Checkpoint), res)
 	}
-	return &Chunk{value: res, worker: MyID()}, nil
+	return &Chunk{value: res}, nil
 }
 
 func (s *Scheduler) restoreComputation(ctx context.Context, restore func(context.Context) (any, bool, error)) (v any, ok bool) {
@@ -212,6 +212,15 @@ func (c *computation) spec(th *Thunk) (*sched.Spec, error) {
 		c.plain, c.plainErr = spec, err
 	}
 	return spec, err
+}
+
+// pinned reports whether th's options, or the computation's, say where it
+// runs.
+func (c *computation) pinned(th *Thunk) bool {
+	if th.opts != nil && (th.opts.Single != 0 || th.opts.Scope != nil) {
+		return true
+	}
+	return c.opts.Single != 0 || c.opts.Scope != nil
 }
 
 // spawnAll spawns a task for every thunk below t that has no cached result,
@@ -292,6 +301,9 @@ func (c *computation) spawn(th *Thunk, tasks map[*Thunk]*Task, cached map[*Thunk
 				args[i] = a
 			}
 		}
+	}
+	if bad == nil && spec.Call == nil && c.s.cluster() != nil && !c.pinned(th) {
+		spec = c.s.spread(spec, th.f, th.opts != nil && th.opts.GetResult)
 	}
 	task.node.SetID(th.id)
 	c.s.eng.SpawnOwned(&task.node, c.ctx, th.f, th.sig, args, deps, spec, bad)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/cluster"
 	"github.com/dagr/dagr/internal/wire"
 )
 
@@ -145,7 +146,14 @@ type values struct{ s *Scheduler }
 
 var taskType = reflect.TypeFor[*Task]()
 
-func (v values) Encode(x any) ([]byte, error) { return wire.EncodeValue(x) }
+// Encode encodes x; a remote value goes as it came to worker 1 (see
+// cluster.Value), and so moves from its worker straight to the next.
+func (v values) Encode(x any) ([]byte, error) {
+	if r, ok := x.(*cluster.Value); ok {
+		return r.Encoding(), nil
+	}
+	return wire.EncodeValue(x)
+}
 
 func (v values) Decode(data []byte, t reflect.Type) (any, error) {
 	if t == taskType && MyID() == 1 {

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dagr/dagr/internal/cache"
 	"github.com/dagr/dagr/internal/call"
 	"github.com/dagr/dagr/internal/cluster"
 	"github.com/dagr/dagr/internal/sched"
@@ -80,8 +79,9 @@ func (s *Scheduler) remoteSpec(sp *sched.Spec, o *Options, f any, t *cluster.Tar
 		return fmt.Errorf("dagr: %s is not registered (see Register), so it runs on worker 1 only, and its options place it on %s", name, describe(t))
 	}
 	cl := s.cluster()
-	opts := cluster.Options{Name: o.Name, Occupancy: o.Occupancy, Priority: o.Priority}
+	opts := cluster.Options{Name: o.Name, Occupancy: o.Occupancy, Priority: o.Priority, GetResult: o.GetResult, TimeUtil: o.TimeUtil}
 	sp.Occupancy = 0
+	sp.Checkpoint = withResult(sp.Checkpoint)
 	sp.Call = func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error) {
 		return cl.Call(ctx, *t, opts, fn, sig, args)
 	}
@@ -100,58 +100,68 @@ func describe(t *cluster.Target) string {
 }
 
 // spread returns the spec of a task of f that its options do not pin, on
-// a scheduler with workers: when the task starts on a processor here while
-// other tasks wait for room, and a worker has a free processor, it goes to
-// that worker and gives its processor here back; otherwise it runs here.
-// Only registered functions go, and only when their inputs are small or
-// the task is known to be long enough to be worth moving them (see
-// worthMoving).
-func (s *Scheduler) spread(spec *sched.Spec, f any) *sched.Spec {
+// a scheduler with workers. When the task starts on a processor here, it
+// goes to a worker with a free processor instead if it would start sooner
+// there: when other tasks wait here for room, or when its inputs are on
+// that worker and would take longer to come here than the task to go
+// there (see cluster.Inputs). Then it gives its processor here back. Only
+// registered functions go. getResult is Options.GetResult.
+func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec {
 	if _, ok := registry.Registered(f); !ok {
 		return spec
 	}
 	cl := s.cluster()
-	opts := cluster.Options{Name: spec.Name, Priority: spec.Priority, Occupancy: float64(spec.Occupancy) / sched.FullOccupancy}
+	opts := cluster.Options{Name: spec.Name, Priority: spec.Priority, Occupancy: float64(spec.Occupancy) / sched.FullOccupancy,
+		GetResult: getResult, TimeUtil: spec.TimeUtil}
 	if spec.Occupancy == 0 {
 		opts.Occupancy = NoOccupancy
 	}
-	timeUtil := spec.TimeUtil
 	own := *spec
+	own.Checkpoint = withResult(spec.Checkpoint)
 	var moved atomic.Bool // a try went to a worker: the task holds no processor here any more
 	own.Call = func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error) {
 		if moved.Load() {
 			// A retry goes to a worker too, to any that lives.
 			return cl.Call(ctx, cluster.Target{}, opts, fn, sig, args)
 		}
-		if s.eng.Backlog() && worthMoving(args, timeUtil) {
-			if w, ok := cl.Reserve(); ok {
-				moved.Store(true)
-				sched.GiveUpShare(ctx)
-				return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true}, opts, fn, sig, args)
+		backlog := s.eng.Backlog()
+		if backlog || hasRemote(args) {
+			in := cluster.InputsOf(args)
+			// Here, the task starts now unless others wait, and its remote
+			// inputs must come.
+			here := in.MoveTime(1)
+			if backlog {
+				here += max(opts.TimeUtil, defaultTaskTime)
 			}
+			if here > cluster.MoveCost {
+				if w, there, ok := cl.Reserve(in); ok {
+					if there < here {
+						moved.Store(true)
+						sched.GiveUpShare(ctx)
+						return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true}, opts, fn, sig, args)
+					}
+					cl.Unreserve(w)
+				}
+			}
+		}
+		if err := resolveArgs(ctx, fn, sig, args); err != nil {
+			return nil, err
 		}
 		return sig.Call(fn, ctx, args)
 	}
 	return &own
 }
 
-// Moving a task's inputs to another worker costs about this much time per
-// byte on this machine's loopback (100 MB/s), and this much per task.
-const (
-	moveByteCost = 10 * time.Nanosecond
-	moveCost     = 300 * time.Microsecond
-)
+// defaultTaskTime is how long a task is taken to wait behind the tasks
+// queued here, when its options do not say (Options.TimeUtil).
+const defaultTaskTime = time.Millisecond
 
-// worthMoving says whether a task with these inputs is worth sending to
-// another worker: when its inputs are under 1 MiB, or when Options.TimeUtil
-// says that it runs longer than moving them takes.
-func worthMoving(args []any, timeUtil time.Duration) bool {
-	var size int64
+// hasRemote reports whether any of args is a remote value.
+func hasRemote(args []any) bool {
 	for _, a := range args {
-		size += cache.Sizeof(a)
+		if _, ok := a.(*cluster.Value); ok {
+			return true
+		}
 	}
-	if size < 1<<20 {
-		return true
-	}
-	return timeUtil > moveCost+time.Duration(size)*moveByteCost
+	return false
 }

@@ -47,14 +47,16 @@ func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *T
 	}
 	spec := s.eng.DefaultSpec()
 	var (
-		bad    error
-		pinned bool // Options.Single or Options.Scope says where
+		bad       error
+		pinned    bool // Options.Single or Options.Scope says where
+		getResult bool
 	)
 	if len(args) > 0 {
 		if o, ok := args[0].(Options); ok {
 			args = args[1:]
 			spec, bad = s.spec(&o, f)
 			pinned = o.Single != 0 || o.Scope != nil
+			getResult = o.GetResult
 		}
 	}
 	sig, err := call.Analyze(f)
@@ -70,7 +72,7 @@ func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *T
 		copied, deps, bad = bindArgs(sig, f, args, depBuf[:0])
 	}
 	if bad == nil && !pinned && s.cl.Load() != nil {
-		spec = s.spread(spec, f)
+		spec = s.spread(spec, f, getResult)
 	}
 	// args stays on the caller's stack: the engine copies it, unless
 	// bindArgs made a copy of its own already.
@@ -104,7 +106,7 @@ func bindArgs(sig *call.Sig, f any, args []any, deps []sched.Dep) (copied []any,
 			if a == nil {
 				return nil, nil, fmt.Errorf("dagr: argument %d of %s is a nil *Chunk", i+1, call.Name(f))
 			}
-			if err := sig.Accepts(f, "", i, a.value, 0); err != nil {
+			if err := a.acceptedBy(sig, f, "", i); err != nil {
 				return nil, nil, err
 			}
 			if copied == nil {

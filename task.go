@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/dagr/dagr/internal/cache"
 	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/cluster"
 	"github.com/dagr/dagr/internal/sched"
 )
 
@@ -17,6 +19,10 @@ import (
 type Task struct {
 	node sched.Node
 }
+
+// A *Task inside a value counts as a handle when the value's size is
+// estimated: its insides belong to the engine, and change under the walk.
+func init() { cache.Opaque(reflect.TypeFor[Task]()) }
 
 // Fetch waits for the task to end and returns its result, or its error as a
 // *TaskError. A task whose f returns nothing or only an error gives
@@ -30,6 +36,13 @@ func (t *Task) Fetch(ctx context.Context) (any, error) {
 	res, f := t.node.Outcome()
 	if f != nil {
 		return nil, newTaskError(t.node.ID(), t.node.Name(), f)
+	}
+	if v, ok := res.(*cluster.Value); ok {
+		if res, err := getValue(orBackground(ctx), v); err != nil {
+			return nil, fmt.Errorf("dagr: the result of %v: %w", t, err)
+		} else {
+			return res, nil
+		}
 	}
 	return res, nil
 }

@@ -77,7 +77,7 @@ func checkLazyArgs(sig *call.Sig, f any, args []any) error {
 			if a == nil {
 				return fmt.Errorf("dagr: argument %d of %s is a nil *Chunk", i+1, name)
 			}
-			if err := sig.Accepts(f, name, i, a.value, 0); err != nil {
+			if err := a.acceptedBy(sig, f, name, i); err != nil {
 				return err
 			}
 		default:

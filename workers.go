@@ -71,6 +71,7 @@ func (s *Scheduler) AddProcs(ctx context.Context, n int) ([]int, error) {
 	cl := s.cl.Load()
 	if cl == nil {
 		cl = cluster.NewCoordinator(&registry, workerError, values{s}, home{s})
+		s.eng.SetResolve(resolveRemote)
 		s.cl.Store(cl)
 	}
 	s.clMu.Unlock()

@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"reflect"
 	"runtime"
 	"testing"
 
@@ -106,4 +107,20 @@ func TestNilLRUBoundsNothing(t *testing.T) {
 	c.Add(h, 1, 1<<40)
 	c.Touch(h)
 	c.Forget(h)
+}
+
+type opaqueHandle struct{ big []byte }
+
+func init() { cache.Opaque(reflect.TypeFor[opaqueHandle]()) }
+
+// TestSizeofOpaque: a value reached through a pointer to an opaque type
+// counts by its own size; what it points to is not walked.
+func TestSizeofOpaque(t *testing.T) {
+	h := &opaqueHandle{big: make([]byte, 1<<20)}
+	if n := cache.Sizeof(struct{ H *opaqueHandle }{h}); n >= 1<<20 {
+		t.Fatalf("Sizeof walked into an opaque handle: %d bytes", n)
+	}
+	if n := cache.Sizeof(struct{ B []byte }{h.big}); n < 1<<20 {
+		t.Fatalf("Sizeof of 1 MiB of bytes = %d", n)
+	}
 }

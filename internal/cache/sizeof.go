@@ -9,9 +9,14 @@ import (
 // its pointers, slices, strings and maps reach, each block counted once. It
 // walks at most maxVisits values, so that a huge graph of small objects
 // costs a bounded time; what it did not reach is estimated from what it did.
+//
+// A value that knows its size (Sizer) says it.
 func Sizeof(v any) int64 {
 	if v == nil {
 		return 0
+	}
+	if s, ok := v.(Sizer); ok {
+		return s.Size()
 	}
 	w := sizeWalker{seen: make(map[uintptr]bool)}
 	rv := reflect.ValueOf(v)
@@ -26,6 +31,20 @@ func Sizeof(v any) int64 {
 }
 
 const maxVisits = 1 << 16
+
+// opaque holds the types whose values are counted by their own size only,
+// and not walked: see Opaque.
+var opaque = map[reflect.Type]bool{}
+
+// Opaque makes Sizeof count a value of type t that it reaches through a
+// pointer by its own size, without walking what it points to: for handles
+// whose insides belong to someone else and change under them. It is
+// called from init functions only.
+func Opaque(t reflect.Type) { opaque[t] = true }
+
+// Sizer is a value that says how many bytes it keeps alive in this
+// process.
+type Sizer interface{ Size() int64 }
 
 type sizeWalker struct {
 	seen   map[uintptr]bool
@@ -54,7 +73,9 @@ func (w *sizeWalker) visit(v reflect.Value) int64 {
 			return 0
 		}
 		e := v.Elem()
-		w.push(e)
+		if !opaque[e.Type()] {
+			w.push(e)
+		}
 		return int64(e.Type().Size())
 	case reflect.Interface:
 		if v.IsNil() {

@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/dagr/dagr/internal/call"
 	"github.com/dagr/dagr/internal/natstransport"
@@ -39,6 +41,8 @@ type Coordinator struct {
 	nextID   int
 	workers  map[int]*workerProc // started, not yet gone
 	calls    map[uint64]*pendingCall
+	kept     map[weak.Pointer[Value]]int // the kept values of the Values here, by the worker that keeps each
+	idle     *sync.Cond                  // broadcast when a worker's load goes down
 	nextTask uint64
 	closed   bool
 }
@@ -89,7 +93,10 @@ type Home interface {
 // NewCoordinator returns a coordinator for the functions of reg; errOf
 // makes the error of a task that failed on a worker.
 func NewCoordinator(reg *Registry, errOf func(worker int, e *wire.Error) error, values Values, home Home) *Coordinator {
-	return &Coordinator{reg: reg, errOf: errOf, values: values, home: home, nextID: 2, workers: make(map[int]*workerProc), calls: make(map[uint64]*pendingCall)}
+	c := &Coordinator{reg: reg, errOf: errOf, values: values, home: home, nextID: 2, workers: make(map[int]*workerProc),
+		calls: make(map[uint64]*pendingCall), kept: make(map[weak.Pointer[Value]]int)}
+	c.idle = sync.NewCond(&c.mu)
+	return c
 }
 
 // ErrClosed is the error of what is asked of a closed coordinator.
@@ -149,6 +156,17 @@ func (c *Coordinator) Materialize(ctx context.Context, data []byte) ([]byte, err
 		return data, nil
 	}
 	return mv.materialize(ctx, data)
+}
+
+// Pulled returns the bytes that worker 1 pulled from workers.
+func (c *Coordinator) Pulled() int64 {
+	c.mu.Lock()
+	mv := c.mv
+	c.mu.Unlock()
+	if mv == nil {
+		return 0
+	}
+	return mv.pulled.Load()
 }
 
 // AddProcs starts n worker processes of this program's binary, with procs
@@ -396,19 +414,16 @@ func (c *Coordinator) onDone(d *wire.Done) {
 	c.mu.Lock()
 	pc := c.calls[d.Task]
 	if pc != nil && pc.worker == d.Worker {
-		delete(c.calls, d.Task)
-		if w := c.workers[d.Worker]; w != nil {
-			w.load--
-		}
+		// The call forgets it (see forget): until then, the task counts
+		// in its worker's load, so that RemoveProc waits for its result.
+		pc.done <- d // one Done per task: never blocks
 	} else {
 		pc = nil
 	}
 	mv := c.mv
 	c.mu.Unlock()
-	if pc != nil {
-		pc.done <- d
-	} else if mv != nil {
-		mv.free(d.Result) // a cancelled call's: nobody will pull it
+	if pc == nil {
+		mv.discard(d.Result) // a cancelled call's: nobody will pull it
 	}
 }
 
@@ -439,17 +454,26 @@ type Target struct {
 	Reserved bool
 }
 
-// Options are the options of a task that travel with it.
+// Options are the options of a task that travel with it, and GetResult.
 type Options struct {
 	Name      string
 	Occupancy float64
 	Priority  int
+	// GetResult brings the result to worker 1 when the task ends, instead
+	// of leaving it on its worker until it is needed.
+	GetResult bool
+	// TimeUtil is how long the task is expected to run: placement weighs
+	// it against moving the task's inputs.
+	TimeUtil time.Duration
 }
 
-// Call runs fn(args...) on a worker of target and returns its result,
-// decoded into fn's result type. It is the body of a task placed on
-// another worker (sched.Spec.Call): when ctx ends, the worker is told to
-// cancel the task and Call returns at once.
+// Call runs fn(args...) on a worker of target and returns its result: a
+// *Value that stays on that worker until it is needed, or, with
+// opts.GetResult, the value itself, decoded into fn's result type. It is
+// the body of a task placed on another worker (sched.Spec.Call): when ctx
+// ends, the worker is told to cancel the task and Call returns at once.
+// Among the workers of target, it picks the one where the task starts
+// soonest, counting the time to move its inputs there (see Cost).
 func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn any, sig *call.Sig, args []any) (_ any, err error) {
 	sent := false // once the task is sent, its call's entry counts it in the load
 	if target.Reserved {
@@ -464,6 +488,9 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	if !ok {
 		return nil, fmt.Errorf("dagr: %s is not registered (dagr.Register), so it runs only on worker 1", name)
 	}
+	// The Values among args stay reachable, and so kept on their workers,
+	// until the worker that runs the task has pulled them.
+	defer runtime.KeepAlive(args)
 	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority}
 	for i, a := range args {
 		data, err := c.values.Encode(a)
@@ -485,7 +512,7 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 			return nil, fmt.Errorf("%w: worker %d is gone", sched.ErrNoProcessor, target.Workers[0])
 		}
 	} else {
-		if w, err = c.pickLocked(target); err != nil {
+		if w, err = c.pickLocked(target, InputsOf(args), opts.TimeUtil); err != nil {
 			c.mu.Unlock()
 			return nil, err
 		}
@@ -502,13 +529,15 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	w.sendMu.RLock()
 	c.mu.Unlock()
 	sent = true
+	// The call counts in w's load until it has made its result a Value
+	// (which RemoveProc brings here) or given up.
+	defer c.forget(sub.Task)
 	data, err := wire.Encode(wire.Order{Submit: sub})
 	if err == nil {
 		err = conn.Publish(subject, data)
 	}
 	w.sendMu.RUnlock()
 	if err != nil {
-		c.forget(sub.Task)
 		return nil, fmt.Errorf("dagr: sending %s to worker %d: %w", name, w.id, err)
 	}
 	select {
@@ -519,15 +548,18 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 		if sig.Results != call.ResultValue && sig.Results != call.ResultValueErr {
 			return nil, nil
 		}
-		raw, err := c.Materialize(ctx, d.Result)
-		if err != nil {
-			return nil, err
+		v := c.newValue(w.id, sig.Type.Out(0), d.Result)
+		if !opts.GetResult {
+			return v, nil
 		}
-		v, err := c.values.Decode(raw, sig.Type.Out(0))
+		if err := v.bring(ctx); err != nil {
+			return nil, fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
+		}
+		res, err := v.Get(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
 		}
-		return v, nil
+		return res, nil
 	case <-ctx.Done():
 		c.forget(sub.Task)
 		if data, err := wire.Encode(wire.Order{Cancel: &wire.Cancel{Task: sub.Task, Reason: reasonOf(ctx)}}); err == nil {
@@ -537,50 +569,61 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	}
 }
 
-// Reserve chooses a live worker with a free processor, the least loaded
-// for its processors, and counts a task in its load: Call it with a
-// Target{Workers: []int{id}, Reserved: true}. false means that every
-// worker is busy.
-func (c *Coordinator) Reserve() (int, bool) {
+// Reserve chooses, among the live workers with a free processor, the one
+// where a task with inputs in starts soonest, and counts a task in its
+// load: Call it with a Target{Workers: []int{id}, Reserved: true}. It
+// returns the time the task would take to start there (see startCost),
+// and false when every worker is busy.
+func (c *Coordinator) Reserve(in Inputs) (int, time.Duration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var best *workerProc
+	var (
+		best     *workerProc
+		bestCost time.Duration
+	)
 	for _, w := range c.workers {
 		if !w.live || w.load >= w.procs {
 			continue
 		}
-		if best == nil || w.load*best.procs < best.load*w.procs {
-			best = w
+		if cost := startCost(w, in, 0); best == nil || cost < bestCost {
+			best, bestCost = w, cost
 		}
 	}
 	if best == nil || c.closed {
-		return 0, false
+		return 0, 0, false
 	}
 	best.load++
-	return best.id, true
+	return best.id, bestCost, true
 }
+
+// Unreserve gives back a reservation that was not used.
+func (c *Coordinator) Unreserve(id int) { c.unreserve(id) }
 
 func (c *Coordinator) unreserve(id int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if w := c.workers[id]; w != nil {
 		w.load--
+		c.idle.Broadcast()
 	}
 }
 
-// pickLocked chooses the live worker of target with the fewest tasks per
-// processor.
-func (c *Coordinator) pickLocked(target Target) (*workerProc, error) {
+// pickLocked chooses the live worker of target where a task with these
+// inputs starts soonest (see startCost).
+func (c *Coordinator) pickLocked(target Target, in Inputs, timeUtil time.Duration) (*workerProc, error) {
 	if c.closed {
 		return nil, ErrClosed
 	}
-	var best *workerProc
+	var (
+		best     *workerProc
+		bestCost time.Duration
+	)
 	consider := func(w *workerProc) {
 		if w == nil || !w.live || target.Thread > w.procs {
 			return
 		}
-		if best == nil || w.load*best.procs < best.load*w.procs {
-			best = w
+		if cost := startCost(w, in, timeUtil); best == nil || cost < bestCost {
+			best, bestCost = w, cost
 		}
 	}
 	if target.Workers == nil {
@@ -617,12 +660,23 @@ func (c *Coordinator) liveLocked() []int {
 
 func (c *Coordinator) forget(task uint64) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var left []byte // the result of a call that did not take it
 	if pc := c.calls[task]; pc != nil {
 		delete(c.calls, task)
 		if w := c.workers[pc.worker]; w != nil {
 			w.load--
+			c.idle.Broadcast()
 		}
+		select {
+		case d := <-pc.done:
+			left = d.Result
+		default:
+		}
+	}
+	mv := c.mv
+	c.mu.Unlock()
+	if left != nil {
+		mv.discard(left)
 	}
 }
 
@@ -642,7 +696,31 @@ func (c *Coordinator) RemoveProc(ctx context.Context, id int) error {
 	}
 	w.live = false
 	conn, subject := c.conn, c.subj.worker(id)
+	// Its tasks finish, then the results it keeps that are still needed
+	// come here, then it stops: nothing that can be fetched is lost.
+	stopWaiting := context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		c.idle.Broadcast()
+		c.mu.Unlock()
+	})
+	for w.load > 0 && ctx.Err() == nil {
+		c.idle.Wait()
+	}
+	stopWaiting()
+	var keep []*Value
+	for wp, holder := range c.kept {
+		if v := wp.Value(); v != nil && holder == id {
+			keep = append(keep, v)
+		}
+	}
 	c.mu.Unlock()
+	for _, v := range keep {
+		// One that cannot come stays where it was: a Get of it then fails
+		// once the worker is gone, saying so.
+		if v.bring(ctx) != nil && ctx.Err() != nil {
+			break
+		}
+	}
 	return c.stop(ctx, w, conn, subject)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dagr/dagr/internal/natstransport"
@@ -15,7 +16,10 @@ import (
 // sender, who sends a wire.Held in its place; the receiver pulls it in
 // pieces of at most wire.MaxPiece bytes, asking for at most pullWindow
 // pieces at a time, so that a slow receiver is never sent more than it
-// asked for, then tells the holder to drop it.
+// asked for, then tells the holder to drop it. A task's large result is
+// kept instead (wire.Held.Kept): it stays on its worker, any process
+// pulls it as often as it needs it, and worker 1 frees it once it cannot
+// reach it any more (see Value).
 
 const (
 	// InlineMax is the largest encoded value that travels inside the
@@ -37,12 +41,20 @@ type mover struct {
 
 	mu      sync.Mutex
 	next    uint64
-	held    map[uint64][]byte
+	held    map[uint64]heldValue
+	oneShot int           // the held values that are not kept
 	dropped chan struct{} // signalled when a held value is dropped
+
+	pulled atomic.Int64 // bytes pulled from other processes
+}
+
+type heldValue struct {
+	data []byte
+	kept bool
 }
 
 func newMover(id int, conn *natstransport.Conn, subj subjects) (*mover, error) {
-	m := &mover{id: id, conn: conn, subj: subj, held: make(map[uint64][]byte), dropped: make(chan struct{}, 1)}
+	m := &mover{id: id, conn: conn, subj: subj, held: make(map[uint64]heldValue), dropped: make(chan struct{}, 1)}
 	if _, err := conn.Subscribe(subj.data(id), m.serve); err != nil {
 		return nil, err
 	}
@@ -51,16 +63,54 @@ func newMover(id int, conn *natstransport.Conn, subj subjects) (*mover, error) {
 
 // offload returns data, or a Held in its place when data is too large to
 // travel in a message.
-func (m *mover) offload(data []byte) []byte {
+func (m *mover) offload(data []byte) []byte { return m.hold(data, false) }
+
+// keep is offload for a task's result: a value too large for a message
+// stays here until worker 1 frees it.
+func (m *mover) keep(data []byte) []byte { return m.hold(data, true) }
+
+func (m *mover) hold(data []byte, kept bool) []byte {
 	if len(data) <= InlineMax {
 		return data
 	}
 	m.mu.Lock()
 	m.next++
 	key := m.next
-	m.held[key] = data
+	m.held[key] = heldValue{data: data, kept: kept}
+	if !kept {
+		m.oneShot++
+	}
 	m.mu.Unlock()
-	return wire.EncodeHeld(wire.Held{Holder: m.id, Key: key, Size: int64(len(data))})
+	return wire.EncodeHeld(wire.Held{Holder: m.id, Key: key, Size: int64(len(data)), Kept: kept})
+}
+
+// kept returns the number of kept values held here, and their bytes.
+func (m *mover) kept() (n int, bytes int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, h := range m.held {
+		if h.kept {
+			n++
+			bytes += int64(len(h.data))
+		}
+	}
+	return n, bytes
+}
+
+// drop forgets a held value.
+func (m *mover) drop(key uint64) {
+	m.mu.Lock()
+	if h, ok := m.held[key]; ok {
+		delete(m.held, key)
+		if !h.kept {
+			m.oneShot--
+		}
+	}
+	m.mu.Unlock()
+	select {
+	case m.dropped <- struct{}{}:
+	default:
+	}
 }
 
 // A Pull's answer is a status byte, then the piece (pieceOK) or what went
@@ -70,14 +120,16 @@ const (
 	pieceErr = 1
 )
 
-// drain waits until every value held here was pulled, or until timeout:
-// a worker that stops keeps its tasks' results until worker 1 has them.
+// drain waits until every value held here for one pull was pulled, or
+// until timeout: a worker that stops keeps them until their receivers
+// have them. Kept results are not waited for: worker 1 moved those it
+// still needs before it stopped the worker.
 func (m *mover) drain(timeout time.Duration) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
 		m.mu.Lock()
-		n := len(m.held)
+		n := m.oneShot
 		m.mu.Unlock()
 		if n == 0 {
 			return
@@ -104,19 +156,16 @@ func (m *mover) serve(msg natstransport.Msg) {
 		reply(nil, err.Error())
 		return
 	}
-	m.mu.Lock()
-	data, ok := m.held[p.Key]
 	if p.Free {
-		delete(m.held, p.Key)
-		select {
-		case m.dropped <- struct{}{}:
-		default:
-		}
+		m.drop(p.Key)
+		reply(nil, "")
+		return
 	}
+	m.mu.Lock()
+	h, ok := m.held[p.Key]
+	data := h.data
 	m.mu.Unlock()
 	switch {
-	case p.Free:
-		reply(nil, "")
 	case !ok:
 		reply(nil, fmt.Sprintf("worker %d holds no value %d", m.id, p.Key))
 	case p.Offset > int64(len(data)):
@@ -129,11 +178,24 @@ func (m *mover) serve(msg natstransport.Msg) {
 
 // materialize returns the encoding of the value data stands for: data
 // itself, or the value a Held names, pulled from its holder, which then
-// drops it.
+// drops it unless it is kept. A value held here is not pulled: it is
+// here.
 func (m *mover) materialize(ctx context.Context, data []byte) ([]byte, error) {
 	h, ok := wire.DecodeHeld(data)
 	if !ok {
 		return data, nil
+	}
+	if h.Holder == m.id {
+		m.mu.Lock()
+		v, ok := m.held[h.Key]
+		m.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("worker %d holds no value %d (of %d bytes) any more", m.id, h.Key, h.Size)
+		}
+		if !v.kept {
+			m.drop(h.Key)
+		}
+		return v.data, nil
 	}
 	out := make([]byte, h.Size)
 	pieces := int((h.Size + wire.MaxPiece - 1) / wire.MaxPiece)
@@ -162,25 +224,46 @@ func (m *mover) materialize(ctx context.Context, data []byte) ([]byte, error) {
 				return
 			}
 			copy(out[off:], b)
+			m.pulled.Add(int64(n))
 		})
 	}
 	wg.Wait()
-	// The holder may drop it now, pulled or not: nobody else pulls it.
-	m.free(data)
+	if !h.Kept {
+		// The holder may drop it now, pulled or not: nobody else pulls it.
+		m.free(data)
+	}
 	if err := context.Cause(ctx); err != nil {
-		return nil, fmt.Errorf("dagr: pulling a value of %d bytes from worker %d: %w", h.Size, h.Holder, err)
+		return nil, fmt.Errorf("pulling a value of %d bytes from worker %d: %w", h.Size, h.Holder, err)
 	}
 	return out, nil
 }
 
-// free tells the holder of the value data stands for, if it is a Held,
-// that nobody will pull it. A lost Free only costs the holder memory.
+// free tells the holder of the value data stands for, if it is a Held
+// for one pull, that nobody will pull it. A lost Free only costs the
+// holder memory.
 func (m *mover) free(data []byte) {
-	h, ok := wire.DecodeHeld(data)
-	if !ok {
+	if h, ok := wire.DecodeHeld(data); ok && !h.Kept {
+		m.release(h)
+	}
+}
+
+// discard drops the value data stands for, if it is a Held, kept or not:
+// nobody here or elsewhere will pull it.
+func (m *mover) discard(data []byte) {
+	if h, ok := wire.DecodeHeld(data); ok {
+		m.release(h)
+	}
+}
+
+// release tells the holder of h to drop it, kept or not.
+func (m *mover) release(h wire.Held) {
+	if h.Holder == m.id {
+		m.drop(h.Key)
 		return
 	}
-	go func() { _, _ = m.pull(context.Background(), h.Holder, wire.Pull{Key: h.Key, Free: true}) }()
+	if req, err := wire.Encode(wire.Pull{Key: h.Key, Free: true}); err == nil {
+		_ = m.conn.Publish(m.subj.data(h.Holder), req) // no answer: nothing waits for it
+	}
 }
 
 // pull asks holder for a piece.

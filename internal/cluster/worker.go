@@ -143,6 +143,10 @@ func (w *Worker) Serve() int {
 // a wire.Held that stands for it, which its receiver pulls from here.
 func (w *Worker) Offload(data []byte) []byte { return w.mv.offload(data) }
 
+// Kept returns the number of task results this worker keeps for the run
+// (see Value), and their bytes.
+func (w *Worker) Kept() (n int, bytes int64) { return w.mv.kept() }
+
 // Materialize returns the encoding of the value data stands for, pulling
 // it from the process that holds it if need be.
 func (w *Worker) Materialize(ctx context.Context, data []byte) ([]byte, error) {
@@ -348,7 +352,9 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 		if d.Result, err = w.values.Encode(res); err != nil {
 			return fail("the result of %s: %v", s.Func, err)
 		}
-		d.Result = w.mv.offload(d.Result)
+		// A large result stays here, for any worker to pull, until
+		// worker 1 frees it.
+		d.Result = w.mv.keep(d.Result)
 	}
 	return d
 }

@@ -421,7 +421,7 @@ func (n *Node) deliver(arg int, v any, from *Node, readied *[]*Node) {
 		n.inputDone()
 		return
 	}
-	if !n.sig.Fits(arg, v) {
+	if !n.sig.Fits(arg, v) && !fitsRemote(n.sig, arg, v) {
 		n.fail(n.sig.Accepts(n.fn, n.spec.Name, arg, v, from.ID()))
 		n.inputDone()
 		return

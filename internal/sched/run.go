@@ -141,6 +141,18 @@ func (s *Scheduler) call(n *Node, ctx context.Context) (res any, err error) {
 	if c := n.spec.Call; c != nil {
 		return c(ctx, n.fn, n.sig, n.args)
 	}
+	if r := s.resolve.Load(); r != nil {
+		rctx := ctx
+		if rctx == nil { // f takes no context: the spawning one bounds the wait
+			rctx = n.ctx
+		}
+		if rctx == nil {
+			rctx = context.Background()
+		}
+		if err := ResolveArgs(rctx, *r, n.fn, n.spec.Name, n.sig, n.args); err != nil {
+			return nil, err
+		}
+	}
 	return n.sig.Call(n.fn, ctx, n.args)
 }
 

@@ -57,6 +57,9 @@ type Scheduler struct {
 	// calls waiting, each for the count to fall to its slack.
 	drainMu      sync.Mutex
 	drainWaiters []drainWaiter
+
+	// resolve brings a Remote argument here; nil until SetResolve.
+	resolve atomic.Pointer[func(context.Context, Remote) (any, error)]
 }
 
 const liveShards = 16

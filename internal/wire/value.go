@@ -82,12 +82,16 @@ const heldTag = 55801
 
 // Held stands, in a message, for a value too large to travel in it: the
 // process Holder keeps its encoding, of Size bytes, under Key, for the
-// receiver to pull in pieces (see Pull).
+// receiver to pull in pieces (see Pull). A value that is not Kept is
+// pulled once, by the receiver, which then frees it; a Kept one is a
+// task's result that stays on its worker for any number of pulls, until
+// worker 1 frees it.
 type Held struct {
 	_      struct{} `cbor:",toarray"`
 	Holder int
 	Key    uint64
 	Size   int64
+	Kept   bool
 }
 
 // EncodeHeld encodes h where the value would be.

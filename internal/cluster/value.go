@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime"
+	"sync"
+	"weak"
+
+	"github.com/dagr/dagr/internal/cache"
+	"github.com/dagr/dagr/internal/wire"
+)
+
+// Value is the result of a task that ran on another worker, as worker 1
+// keeps it: its encoding came with the task's end, or, for a large value,
+// a wire.Held that names the worker that keeps it. It is decoded here on
+// first use (Get). Sent on to another worker, it travels as it came: a
+// large value moves once, from the worker that made it to the one that
+// needs it, and never through worker 1 unless a task here needs it.
+//
+// A kept value is freed on its worker once its Value is unreachable here:
+// worker 1 holds the whole DAG, so nothing in the run can reach the value
+// any more. A task that sends it to another worker keeps its Value
+// reachable until that task ends.
+//
+// Value satisfies sched.Remote: the engine hands it to dependents as it
+// is, and resolves it (Get) before a task's f runs on this process.
+type Value struct {
+	typ reflect.Type
+	c   *Coordinator
+
+	mu     sync.Mutex
+	worker int    // where the value lives
+	data   []byte // its encoding, or a Held
+
+	getMu sync.Mutex // one Get at a time
+	done  bool       // decoded: v and err are set
+	v     any
+	err   error
+}
+
+// newValue makes the Value of a result that worker made, whose encoding
+// is data (maybe a Held), and whose type is t.
+func (c *Coordinator) newValue(worker int, t reflect.Type, data []byte) *Value {
+	v := &Value{typ: t, c: c, worker: worker, data: data}
+	if h, ok := wire.DecodeHeld(data); ok && h.Kept {
+		w := weak.Make(v)
+		c.mu.Lock()
+		c.kept[w] = h.Holder
+		c.mu.Unlock()
+		runtime.AddCleanup(v, c.freeKept, keptKey{h, w})
+	}
+	return v
+}
+
+// keptKey names a kept value for its cleanup: the Held, and the weak
+// pointer under which c.kept has it.
+type keptKey struct {
+	h wire.Held
+	w weak.Pointer[Value]
+}
+
+// freeKept frees a kept value whose Value is gone.
+func (c *Coordinator) freeKept(k keptKey) {
+	c.mu.Lock()
+	delete(c.kept, k.w)
+	mv := c.mv
+	c.mu.Unlock()
+	if mv != nil {
+		mv.release(k.h)
+	}
+}
+
+// RemoteType is the type of the value: the result type of its function.
+func (v *Value) RemoteType() reflect.Type { return v.typ }
+
+// Worker returns the id of the worker where the value lives.
+func (v *Value) Worker() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.worker
+}
+
+// Encoding returns what stands for the value in a message to another
+// worker: its encoding, or a Held.
+func (v *Value) Encoding() []byte {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.data
+}
+
+// Where returns the worker that has the value's encoding, and its size.
+func (v *Value) Where() (worker int, size int64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if h, ok := wire.DecodeHeld(v.data); ok {
+		return h.Holder, h.Size
+	}
+	return 1, int64(len(v.data))
+}
+
+// Size returns the bytes that v keeps in this process (cache.Sizer): its
+// encoding, when it is here, and its value, once decoded.
+func (v *Value) Size() int64 {
+	v.mu.Lock()
+	n := int64(len(v.data))
+	v.mu.Unlock()
+	v.getMu.Lock()
+	defer v.getMu.Unlock()
+	if v.done {
+		n += cache.Sizeof(v.v)
+	}
+	return n
+}
+
+// Get returns the value, pulling it from the worker that keeps it and
+// decoding it the first time. A Get whose ctx ends during the pull
+// returns ctx's error, and leaves the next Get to pull again.
+func (v *Value) Get(ctx context.Context) (any, error) {
+	v.getMu.Lock()
+	defer v.getMu.Unlock()
+	if v.done {
+		return v.v, v.err
+	}
+	v.mu.Lock()
+	worker, data := v.worker, v.data
+	v.mu.Unlock()
+	raw, err := v.c.Materialize(ctx, data)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		v.done, v.err = true, fmt.Errorf("its value on worker %d: %w", worker, err)
+		return nil, v.err
+	}
+	v.v, v.err = v.c.values.Decode(raw, v.typ)
+	v.done = true
+	return v.v, v.err
+}
+
+// bring moves the value to worker 1 for good, if it is kept elsewhere: it
+// is pulled and stays here, and its worker may drop it.
+func (v *Value) bring(ctx context.Context) error {
+	data := v.Encoding()
+	h, ok := wire.DecodeHeld(data)
+	if !ok || !h.Kept {
+		return nil
+	}
+	raw, err := v.c.Materialize(ctx, data)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.data, v.worker = raw, 1
+	v.mu.Unlock()
+	c := v.c
+	c.mu.Lock()
+	delete(c.kept, weak.Make(v))
+	mv := c.mv
+	c.mu.Unlock()
+	mv.release(h)
+	return nil
+}

@@ -1,0 +1,200 @@
+package dagr_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/dagr/dagr"
+)
+
+// The functions of the tests of where results live.
+func init() {
+	dagr.Register(keptHere, sumWhere)
+}
+
+// Kept is what a worker keeps for the run: task results too large for a
+// message.
+type Kept struct {
+	Values int
+	Bytes  int64
+}
+
+func keptHere() Kept {
+	n, b := dagr.KeptOnThisWorker()
+	return Kept{n, b}
+}
+
+// Sum is a sum, and the worker that computed it.
+type Sum struct {
+	Sum    float64
+	Worker int
+}
+
+func sumWhere(v []float64) Sum {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return Sum{s, dagr.MyID()}
+}
+
+const bigN = 1 << 20 // float64s: 8 MiB, pulled in pieces
+
+var bigSum = float64(bigN) * float64(bigN-1) / 2
+
+// TestWorkersResultsStayOnTheirWorker: an 8 MiB result made on worker 2
+// goes straight to worker 3, which needs it, and comes to worker 1 only
+// when fetched there.
+func TestWorkersResultsStayOnTheirWorker(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	v := dagr.Spawn(ctx, floats, dagr.Options{Single: 2}, bigN)
+	sum := dagr.Spawn(ctx, sumOf, dagr.Options{Single: 3}, v)
+	if got := fetch[float64](t, ctx, sum); got != bigSum {
+		t.Fatalf("sum on worker 3 = %v, want %v", got, bigSum)
+	}
+	if n := dagr.PulledHere(ctx); n != 0 {
+		t.Fatalf("worker 1 pulled %d bytes for a value that went from worker 2 to worker 3", n)
+	}
+	if k := fetch[Kept](t, ctx, dagr.Spawn(ctx, keptHere, dagr.Options{Single: 2})); k.Values != 1 || k.Bytes < 8*bigN {
+		t.Fatalf("worker 2 keeps %+v, want the 8 MiB result", k)
+	}
+	got := fetch[[]float64](t, ctx, v)
+	if len(got) != bigN || got[bigN-1] != bigN-1 {
+		t.Fatalf("fetched %d values on worker 1, last %v", len(got), got[len(got)-1])
+	}
+	if n := dagr.PulledHere(ctx); n < 8*bigN {
+		t.Fatalf("worker 1 pulled %d bytes to fetch an 8 MiB value", n)
+	}
+	// A second fetch, here or by a task here, does not pull it again.
+	before := dagr.PulledHere(ctx)
+	if s := fetch[float64](t, ctx, dagr.Spawn(ctx, func(v []float64) float64 { return sumWhere(v).Sum }, v)); s != bigSum {
+		t.Fatalf("sum on worker 1 = %v, want %v", s, bigSum)
+	}
+	if n := dagr.PulledHere(ctx) - before; n != 0 {
+		t.Fatalf("worker 1 pulled %d bytes again for a value it has", n)
+	}
+}
+
+// TestWorkersComputeChunks: a thunk pinned to a worker gives a chunk that
+// lives there; with GetResult, one on worker 1.
+func TestWorkersComputeChunks(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	for _, tc := range []struct {
+		name   string
+		opts   dagr.Options
+		worker int
+	}{
+		{"kept", dagr.Options{Single: 2}, 2},
+		{"GetResult", dagr.Options{Single: 2, GetResult: true}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, n := range []int{4, bigN} { // small, and too large for a message
+				c, err := dagr.Compute(ctx, dagr.Delayed(floats, tc.opts, n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if w := c.Worker(); w != tc.worker {
+					t.Fatalf("%d floats: the chunk is on worker %d, want %d", n, w, tc.worker)
+				}
+				v, err := c.Fetch(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := v.([]float64); len(got) != n || got[n-1] != float64(n-1) {
+					t.Fatalf("fetched %d floats, last %v", len(got), got[len(got)-1])
+				}
+				// The chunk stands for its value in a task on worker 2,
+				// and in a thunk.
+				s, err := dagr.Collect(ctx, dagr.Delayed(sumWhere, dagr.Options{Single: 2}, c))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := float64(n) * float64(n-1) / 2; s.(Sum).Sum != want {
+					t.Fatalf("sum = %v, want %v", s.(Sum).Sum, want)
+				}
+			}
+		})
+	}
+}
+
+// TestWorkersPlacementFollowsData: an unpinned task whose input is large
+// runs on the worker that has it, rather than moving it.
+func TestWorkersPlacementFollowsData(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	for _, w := range []int{2, 3} {
+		v := dagr.Spawn(ctx, floats, dagr.Options{Single: w}, bigN)
+		s := fetch[Sum](t, ctx, dagr.Spawn(ctx, sumWhere, v))
+		if s.Sum != bigSum || s.Worker != w {
+			t.Fatalf("the sum of a value on worker %d: %+v", w, s)
+		}
+		// A small input moves instead: the task runs here, where it
+		// starts at once.
+		small := dagr.Spawn(ctx, floats, dagr.Options{Single: w}, 8)
+		if s := fetch[Sum](t, ctx, dagr.Spawn(ctx, sumWhere, small)); s.Worker != 1 {
+			t.Fatalf("the sum of 8 floats on worker %d ran on worker %d", w, s.Worker)
+		}
+	}
+	if n := dagr.PulledHere(ctx); n != 0 {
+		t.Fatalf("worker 1 pulled %d bytes", n)
+	}
+}
+
+// TestWorkersFreeUnreachable: a result kept on a worker is dropped there
+// once nothing can reach it.
+func TestWorkersFreeUnreachable(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	kept := func() Kept { return fetch[Kept](t, ctx, dagr.Spawn(ctx, keptHere, dagr.Options{Single: 2})) }
+	func() {
+		v := dagr.Spawn(ctx, floats, dagr.Options{Single: 2}, bigN)
+		if s := fetch[Sum](t, ctx, dagr.Spawn(ctx, sumWhere, dagr.Options{Single: 2}, v)); s.Sum != bigSum {
+			t.Fatalf("sum = %v", s.Sum)
+		}
+		if k := kept(); k.Values != 1 {
+			t.Fatalf("worker 2 keeps %+v while the task is reachable", k)
+		}
+	}()
+	// Nothing waits for the cleanup to have run: collect until it has,
+	// each round a round trip to worker 2.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		runtime.GC()
+		k := kept()
+		if k.Values == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker 2 still keeps %+v 20s after its task became unreachable", k)
+		}
+	}
+}
+
+// TestWorkersRemoveBringsResults: RemoveProc brings the results the
+// worker keeps to worker 1 before it stops it.
+func TestWorkersRemoveBringsResults(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	v := dagr.Spawn(ctx, floats, dagr.Options{Single: 2}, bigN)
+	c, err := dagr.Compute(ctx, dagr.Delayed(floats, dagr.Options{Single: 2}, bigN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := dagr.RemoveProc(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Worker(); w != 1 {
+		t.Fatalf("after RemoveProc(2), the chunk is on worker %d", w)
+	}
+	for _, get := range []func(context.Context) (any, error){v.Fetch, c.Fetch} {
+		x, err := get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := x.([]float64); len(got) != bigN || got[bigN-1] != bigN-1 {
+			t.Fatalf("fetched %d values, last %v", len(got), got[len(got)-1])
+		}
+	}
+}
