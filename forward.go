@@ -126,7 +126,7 @@ func (s *Scheduler) resultOf(ctx context.Context, r *wire.Result) (any, error) {
 	if r.Err != nil {
 		return nil, workerError(1, r.Err)
 	}
-	data, err := thisWorker.Materialize(ctx, r.Result)
+	data, owned, err := thisWorker.Materialize(ctx, r.Result)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (s *Scheduler) resultOf(ctx context.Context, r *wire.Result) (any, error) {
 	if err != nil || (sig.Results != call.ResultValue && sig.Results != call.ResultValueErr) {
 		return nil, err
 	}
-	return values{s}.Decode(data, sig.Type.Out(0))
+	return values{s}.Decode(data, sig.Type.Out(0), owned)
 }
 
 // refHandle makes t a handle, on this worker, of task id, which lives on

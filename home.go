@@ -99,11 +99,11 @@ func (h home) spawn(sp *wire.Spawn) (*Task, error) {
 // holds, and decodes it into t.
 func (s *Scheduler) pullArg(raw []byte, t reflect.Type) func(context.Context) (any, error) {
 	return func(ctx context.Context) (any, error) {
-		data, err := s.cluster().Materialize(ctx, raw)
+		data, owned, err := s.cluster().Materialize(ctx, raw)
 		if err != nil {
 			return nil, err
 		}
-		return wire.DecodeValue(data, t)
+		return (values{s}).Decode(data, t, owned)
 	}
 }
 
@@ -155,13 +155,16 @@ func (v values) Encode(x any) ([]byte, error) {
 	return wire.EncodeValue(x)
 }
 
-func (v values) Decode(data []byte, t reflect.Type) (any, error) {
+func (v values) Decode(data []byte, t reflect.Type, owned bool) (any, error) {
 	if t == taskType && MyID() == 1 {
 		if id, ok := wire.DecodeRef(data); ok {
 			if task := v.s.ref(id); task != nil {
 				return task, nil
 			}
 		}
+	}
+	if owned {
+		return wire.DecodeOwned(data, t)
 	}
 	return wire.DecodeValue(data, t)
 }

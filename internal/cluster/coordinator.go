@@ -78,7 +78,9 @@ type pendingCall struct {
 // which only the public package knows.
 type Values interface {
 	Encode(v any) ([]byte, error)
-	Decode(data []byte, t reflect.Type) (any, error)
+	// Decode decodes data into a value of type t; owned says that the
+	// caller gives data up, so that the value may be made over it.
+	Decode(data []byte, t reflect.Type, owned bool) (any, error)
 }
 
 // Home is worker 1's side of the tasks that tasks on workers spawn: such
@@ -136,7 +138,7 @@ func (c *Coordinator) startLocked() error {
 		srv.Shutdown()
 		return err
 	}
-	mv, err := newMover(1, conn, c.subj)
+	mv, err := newMover(1, conn, c.subj, srv.Credentials())
 	if err != nil {
 		conn.Close()
 		srv.Shutdown()
@@ -147,13 +149,14 @@ func (c *Coordinator) startLocked() error {
 }
 
 // Materialize returns the encoding of the value data stands for, pulling
-// it from the worker that holds it if need be (see wire.Held).
-func (c *Coordinator) Materialize(ctx context.Context, data []byte) ([]byte, error) {
+// it from the worker that holds it if need be (see wire.Held); owned says
+// that it was pulled into a buffer of its own, which the caller may keep.
+func (c *Coordinator) Materialize(ctx context.Context, data []byte) (_ []byte, owned bool, _ error) {
 	c.mu.Lock()
 	mv := c.mv
 	c.mu.Unlock()
 	if mv == nil {
-		return data, nil
+		return data, false, nil
 	}
 	return mv.materialize(ctx, data)
 }
@@ -755,7 +758,7 @@ func (c *Coordinator) Close() {
 		w.live = false
 		ws = append(ws, w)
 	}
-	conn, srv := c.conn, c.srv
+	conn, srv, mv := c.conn, c.srv, c.mv
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
@@ -765,6 +768,7 @@ func (c *Coordinator) Close() {
 	}
 	wg.Wait()
 	if conn != nil {
+		mv.close()
 		conn.Close()
 		srv.Shutdown()
 	}

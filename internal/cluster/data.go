@@ -2,8 +2,12 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,42 +50,103 @@ type mover struct {
 	dropped chan struct{} // signalled when a held value is dropped
 
 	pulled atomic.Int64 // bytes pulled from other processes
+
+	streams *streamer // serves the held values over TCP; nil if it could not listen
+	token   [sha256.Size]byte
 }
 
 type heldValue struct {
-	data []byte
-	kept bool
+	data  encoding
+	kept  bool
+	value any // a kept result as its task returned it, for tasks here
 }
 
-func newMover(id int, conn *natstransport.Conn, subj subjects) (*mover, error) {
-	m := &mover{id: id, conn: conn, subj: subj, held: make(map[uint64]heldValue), dropped: make(chan struct{}, 1)}
+// newMover starts the mover of process id of a run whose processes reach
+// NATS with creds.
+func newMover(id int, conn *natstransport.Conn, subj subjects, creds natstransport.Credentials) (*mover, error) {
+	m := &mover{id: id, conn: conn, subj: subj, held: make(map[uint64]heldValue), dropped: make(chan struct{}, 1),
+		token: streamToken(creds.Pass)}
 	if _, err := conn.Subscribe(subj.data(id), m.serve); err != nil {
 		return nil, err
 	}
+	// A process that cannot listen serves its values over NATS only.
+	m.streams, _ = listenStreams(id, streamHost(creds), m.token, m.lookup)
 	return m, nil
+}
+
+// streamHost is where a process of a run whose NATS server is at
+// creds.URL listens for streams: on that host's interface, when it is
+// loopback, so that only processes of this machine can connect; on every
+// interface otherwise.
+func streamHost(creds natstransport.Credentials) string {
+	u, err := url.Parse(creds.URL)
+	if err != nil {
+		return "127.0.0.1"
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() {
+		return ip.String()
+	}
+	return ""
+}
+
+// lookup returns the encoding of a held value.
+func (m *mover) lookup(key uint64) (encoding, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h, ok := m.held[key]
+	return h.data, ok
+}
+
+// close stops serving streams.
+func (m *mover) close() {
+	if m.streams != nil {
+		m.streams.close()
+	}
 }
 
 // offload returns data, or a Held in its place when data is too large to
 // travel in a message.
-func (m *mover) offload(data []byte) []byte { return m.hold(data, false) }
+func (m *mover) offload(data []byte) []byte { return m.hold(encoding{data}, false, nil) }
 
-// keep is offload for a task's result: a value too large for a message
-// stays here until worker 1 frees it.
-func (m *mover) keep(data []byte) []byte { return m.hold(data, true) }
+// value returns the value that data stands for when it is a result kept
+// here, as its task returned it, if it is a t: a task here takes it as a
+// task on the same process would, without a copy.
+func (m *mover) value(data []byte, t reflect.Type) (any, bool) {
+	h, ok := wire.DecodeHeld(data)
+	if !ok || h.Holder != m.id || !h.Kept {
+		return nil, false
+	}
+	m.mu.Lock()
+	v, ok := m.held[h.Key]
+	m.mu.Unlock()
+	if !ok || v.value == nil || !reflect.TypeOf(v.value).AssignableTo(t) {
+		return nil, false
+	}
+	return v.value, true
+}
 
-func (m *mover) hold(data []byte, kept bool) []byte {
-	if len(data) <= InlineMax {
-		return data
+// keep is offload for value, a task's result, whose encoding is data: a
+// value too large for a message stays here until worker 1 frees it.
+func (m *mover) keep(data encoding, value any) []byte { return m.hold(data, true, value) }
+
+func (m *mover) hold(data encoding, kept bool, value any) []byte {
+	size := data.size()
+	if size <= InlineMax {
+		return data.bytes()
 	}
 	m.mu.Lock()
 	m.next++
 	key := m.next
-	m.held[key] = heldValue{data: data, kept: kept}
+	m.held[key] = heldValue{data: data, kept: kept, value: value}
 	if !kept {
 		m.oneShot++
 	}
 	m.mu.Unlock()
-	return wire.EncodeHeld(wire.Held{Holder: m.id, Key: key, Size: int64(len(data)), Kept: kept})
+	h := wire.Held{Holder: m.id, Key: key, Size: size, Kept: kept}
+	if m.streams != nil {
+		h.Addr = m.streams.addr()
+	}
+	return wire.EncodeHeld(h)
 }
 
 // kept returns the number of kept values held here, and their bytes.
@@ -91,7 +156,7 @@ func (m *mover) kept() (n int, bytes int64) {
 	for _, h := range m.held {
 		if h.kept {
 			n++
-			bytes += int64(len(h.data))
+			bytes += h.data.size()
 		}
 	}
 	return n, bytes
@@ -144,12 +209,16 @@ func (m *mover) drain(timeout time.Duration) {
 
 // serve answers a Pull.
 func (m *mover) serve(msg natstransport.Msg) {
-	reply := func(piece []byte, problem string) {
+	reply := func(piece [][]byte, problem string) {
 		if problem != "" {
 			_ = msg.Respond(append([]byte{pieceErr}, problem...))
 			return
 		}
-		_ = msg.Respond(append([]byte{pieceOK}, piece...))
+		out := []byte{pieceOK}
+		for _, p := range piece {
+			out = append(out, p...)
+		}
+		_ = msg.Respond(out)
 	}
 	p, err := wire.Decode[wire.Pull](msg.Data)
 	if err != nil {
@@ -165,39 +234,57 @@ func (m *mover) serve(msg natstransport.Msg) {
 	h, ok := m.held[p.Key]
 	data := h.data
 	m.mu.Unlock()
+	size := data.size()
 	switch {
 	case !ok:
 		reply(nil, fmt.Sprintf("worker %d holds no value %d", m.id, p.Key))
-	case p.Offset > int64(len(data)):
-		reply(nil, fmt.Sprintf("value %d has %d bytes, not %d", p.Key, len(data), p.Offset))
+	case p.Offset < 0 || p.Len < 0 || p.Offset > size:
+		reply(nil, fmt.Sprintf("value %d has %d bytes, not %d from %d", p.Key, size, p.Len, p.Offset))
 	default:
-		end := min(int64(len(data)), p.Offset+int64(p.Len))
-		reply(data[p.Offset:end], "")
+		reply(data.span(p.Offset, min(size-p.Offset, int64(p.Len))), "")
 	}
 }
 
 // materialize returns the encoding of the value data stands for: data
 // itself, or the value a Held names, pulled from its holder, which then
 // drops it unless it is kept. A value held here is not pulled: it is
-// here.
-func (m *mover) materialize(ctx context.Context, data []byte) ([]byte, error) {
+// here. owned says that the encoding was pulled into a buffer of its own,
+// which the caller may keep (see wire.DecodeOwned).
+func (m *mover) materialize(ctx context.Context, data []byte) (_ []byte, owned bool, _ error) {
 	h, ok := wire.DecodeHeld(data)
 	if !ok {
-		return data, nil
+		return data, false, nil
 	}
 	if h.Holder == m.id {
 		m.mu.Lock()
 		v, ok := m.held[h.Key]
 		m.mu.Unlock()
 		if !ok {
-			return nil, fmt.Errorf("worker %d holds no value %d (of %d bytes) any more", m.id, h.Key, h.Size)
+			return nil, false, fmt.Errorf("worker %d holds no value %d (of %d bytes) any more", m.id, h.Key, h.Size)
 		}
 		if !v.kept {
 			m.drop(h.Key)
 		}
-		return v.data, nil
+		return v.data.bytes(), false, nil
 	}
 	out := make([]byte, h.Size)
+	if h.Addr != "" {
+		err := pullStream(ctx, h.Addr, m.token, h.Key, 0, out)
+		var answer answerError
+		if err == nil || ctx.Err() != nil || errors.As(err, &answer) {
+			if err == nil {
+				m.pulled.Add(h.Size)
+			}
+			if !h.Kept {
+				m.free(data)
+			}
+			if err != nil {
+				return nil, false, fmt.Errorf("pulling a value of %d bytes from worker %d: %w", h.Size, h.Holder, err)
+			}
+			return out, true, nil
+		}
+		// The holder cannot be reached directly: its pieces come over NATS.
+	}
 	pieces := int((h.Size + wire.MaxPiece - 1) / wire.MaxPiece)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -233,9 +320,9 @@ func (m *mover) materialize(ctx context.Context, data []byte) ([]byte, error) {
 		m.free(data)
 	}
 	if err := context.Cause(ctx); err != nil {
-		return nil, fmt.Errorf("pulling a value of %d bytes from worker %d: %w", h.Size, h.Holder, err)
+		return nil, false, fmt.Errorf("pulling a value of %d bytes from worker %d: %w", h.Size, h.Holder, err)
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // free tells the holder of the value data stands for, if it is a Held

@@ -30,9 +30,10 @@ func twoMovers(t *testing.T) (one, two *mover) {
 			t.Fatal(err)
 		}
 		t.Cleanup(conn.Close)
-		if *m, err = newMover(i+1, conn, subj); err != nil {
+		if *m, err = newMover(i+1, conn, subj, srv.Credentials()); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup((*m).close)
 	}
 	return one, two
 }
@@ -45,29 +46,87 @@ func TestMoverSmallValuesTravelInline(t *testing.T) {
 	}
 }
 
-func TestMoverPullsLargeValuesInPieces(t *testing.T) {
+// TestMoverPullsLargeValues pulls a large value over the holder's stream,
+// and in pieces over NATS from a holder that has no stream.
+func TestMoverPullsLargeValues(t *testing.T) {
+	for _, stream := range []bool{true, false} {
+		t.Run(map[bool]string{true: "stream", false: "pieces"}[stream], func(t *testing.T) {
+			one, two := twoMovers(t)
+			if !stream {
+				two.close()
+				two.streams = nil
+			}
+			// Not a whole number of pieces, and more pieces than the window.
+			data := make([]byte, 11*wire.MaxPiece+12345)
+			for i := range data {
+				data[i] = byte(i * 31)
+			}
+			held := two.offload(data)
+			h, ok := wire.DecodeHeld(held)
+			if !ok || h.Holder != 2 || h.Size != int64(len(data)) || (h.Addr != "") != stream {
+				t.Fatalf("offload gave %+v, %v", h, ok)
+			}
+			got, owned, err := one.materialize(context.Background(), held)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data) || !owned {
+				t.Fatalf("the pulled value differs from the held one, or is not the puller's own (%v)", owned)
+			}
+			if n := one.pulled.Load(); n != int64(len(data)) {
+				t.Fatalf("pulled %d bytes, want %d", n, len(data))
+			}
+			// The holder drops it once pulled.
+			two.drain(pieceTimeout)
+			if _, _, err := one.materialize(context.Background(), held); err == nil || !strings.Contains(err.Error(), "holds no value") {
+				t.Fatalf("pulling a dropped value: %v", err)
+			}
+		})
+	}
+}
+
+// TestMoverKeptValues: a kept value is pulled any number of times, from
+// here too, until it is released.
+func TestMoverKeptValues(t *testing.T) {
 	one, two := twoMovers(t)
-	// Not a whole number of pieces, and more pieces than the window.
-	data := make([]byte, 11*wire.MaxPiece+12345)
+	data := make([]byte, 2*wire.MaxPiece+77)
 	for i := range data {
-		data[i] = byte(i * 31)
+		data[i] = byte(i * 7)
 	}
-	held := two.offload(data)
-	h, ok := wire.DecodeHeld(held)
-	if !ok || h.Holder != 2 || h.Size != int64(len(data)) {
-		t.Fatalf("offload gave %v, %v", h, ok)
+	// In parts, as a numeric slice is kept: pieces and streams span them.
+	held := two.keep(encoding{data[:5], data[5 : wire.MaxPiece+3], data[wire.MaxPiece+3:]}, nil)
+	for _, m := range []*mover{one, one, two} {
+		got, _, err := m.materialize(context.Background(), held)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("pulling a kept value on worker %d: %v", m.id, err)
+		}
 	}
-	got, err := one.materialize(context.Background(), held)
-	if err != nil {
-		t.Fatal(err)
+	// A holder that stopped streaming is pulled from over NATS.
+	two.close()
+	if got, _, err := one.materialize(context.Background(), held); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("pulling a kept value in pieces: %v", err)
 	}
-	if !bytes.Equal(got, data) {
-		t.Fatal("the pulled value differs from the held one")
+	if n, b := two.kept(); n != 1 || b != int64(len(data)) {
+		t.Fatalf("worker 2 keeps %d values of %d bytes", n, b)
 	}
-	// The holder drops it once pulled.
-	two.drain(pieceTimeout)
-	if _, err := one.materialize(context.Background(), held); err == nil || !strings.Contains(err.Error(), "holds no value") {
-		t.Fatalf("pulling a dropped value: %v", err)
+	two.drain(pieceTimeout) // does not wait for kept values
+	h, _ := wire.DecodeHeld(held)
+	one.release(h)
+	for n := 1; n != 0; n, _ = two.kept() {
+		// The release is a message: wait for worker 2 to drop it.
+		<-two.dropped
+	}
+}
+
+// TestStreamRefusesStrangers: a client without the run's token gets
+// nothing.
+func TestStreamRefusesStrangers(t *testing.T) {
+	_, two := twoMovers(t)
+	held := two.keep(encoding{bytes.Repeat([]byte{5}, InlineMax+1)}, nil)
+	h, _ := wire.DecodeHeld(held)
+	err := pullStream(context.Background(), h.Addr, streamToken("not the password"), h.Key, 0, make([]byte, h.Size))
+	if err == nil {
+		t.Fatal("a stream served a client with the wrong token")
 	}
 }
 
@@ -76,7 +135,7 @@ func TestMoverPullFromNobody(t *testing.T) {
 	held := wire.EncodeHeld(wire.Held{Holder: 9, Key: 1, Size: 3 * wire.MaxPiece})
 	ctx, cancel := context.WithTimeout(context.Background(), pieceTimeout)
 	defer cancel()
-	if _, err := one.materialize(ctx, held); err == nil || !strings.Contains(err.Error(), "worker 9") {
+	if _, _, err := one.materialize(ctx, held); err == nil || !strings.Contains(err.Error(), "worker 9") {
 		t.Fatalf("pulling from a worker that does not exist: %v", err)
 	}
 }

@@ -24,7 +24,8 @@
 //	w.<id>    1 -> worker: Order (Submit, Cancel, Stop, Result)
 //	up        worker -> 1: Up (Done, Spawn, Watch, Cancel)
 //	ask       worker -> 1, request: Ask (live workers, RemoveProc)
-//	d.<id>    anyone -> process id, request: Pull of a held value
+//	d.<id>    anyone -> process id, request: Pull of a piece of a held
+//	          value, or Free
 //
 // Order. NATS keeps the order of one connection's messages on one
 // subject, and a subscription's handler takes them one at a time. So each
@@ -44,9 +45,22 @@
 //
 // Values. A value whose encoding is over InlineMax bytes does not travel
 // in the message that carries it: its sender keeps it (mover) and sends a
-// wire.Held; the receiver pulls it in pieces of at most wire.MaxPiece
-// bytes, pullWindow at a time, then tells the holder to drop it (Free).
-// Whoever decides not to pull a Held value frees it too.
+// wire.Held, which names the holder, the value's key and size, and the
+// address where the holder streams values. The receiver pulls it over
+// that TCP stream (stream.go), or, when it cannot reach it, in pieces of
+// at most wire.MaxPiece bytes over NATS, pullWindow at a time. A value
+// held for one pull (an argument, a spawn's argument) is dropped once
+// pulled, or once its receiver decides not to pull it (Free).
+//
+// Results. A task's result stays on the worker that ran it: a large one
+// is kept there (wire.Held.Kept) for any number of pulls, and worker 1,
+// which holds the DAG, holds a Value for it. A Value sent on to another
+// worker travels as it came, so that the value moves once, from its
+// holder to where it is needed. Worker 1 frees a kept value when its
+// Value becomes unreachable (a runtime cleanup), and brings the values a
+// worker keeps to itself before RemoveProc stops that worker. Placement
+// (cost.go) weighs where a task's inputs are against how busy each worker
+// is.
 //
 // Liveness. A worker whose process exits fails the tasks it ran with an
 // error that says so; recomputing them elsewhere is for later.

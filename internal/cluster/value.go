@@ -126,7 +126,7 @@ func (v *Value) Get(ctx context.Context) (any, error) {
 	v.mu.Lock()
 	worker, data := v.worker, v.data
 	v.mu.Unlock()
-	raw, err := v.c.Materialize(ctx, data)
+	raw, owned, err := v.c.Materialize(ctx, data)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err
@@ -134,7 +134,7 @@ func (v *Value) Get(ctx context.Context) (any, error) {
 		v.done, v.err = true, fmt.Errorf("its value on worker %d: %w", worker, err)
 		return nil, v.err
 	}
-	v.v, v.err = v.c.values.Decode(raw, v.typ)
+	v.v, v.err = v.c.values.Decode(raw, v.typ, owned)
 	v.done = true
 	return v.v, v.err
 }
@@ -147,7 +147,7 @@ func (v *Value) bring(ctx context.Context) error {
 	if !ok || !h.Kept {
 		return nil
 	}
-	raw, err := v.c.Materialize(ctx, data)
+	raw, _, err := v.c.Materialize(ctx, data)
 	if err != nil {
 		return err
 	}

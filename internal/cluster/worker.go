@@ -90,10 +90,11 @@ func (w *Worker) Serve() int {
 		return 2
 	}
 	w.conn = conn
-	if w.mv, err = newMover(j.Worker, conn, w.subj); err != nil {
+	if w.mv, err = newMover(j.Worker, conn, w.subj, j.Creds); err != nil {
 		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", j.Worker, err)
 		return 2
 	}
+	defer w.mv.close()
 	// The scheduler's process holds the other end of standard input: when
 	// it ends, however it ends, the read returns.
 	go func() {
@@ -148,8 +149,9 @@ func (w *Worker) Offload(data []byte) []byte { return w.mv.offload(data) }
 func (w *Worker) Kept() (n int, bytes int64) { return w.mv.kept() }
 
 // Materialize returns the encoding of the value data stands for, pulling
-// it from the process that holds it if need be.
-func (w *Worker) Materialize(ctx context.Context, data []byte) ([]byte, error) {
+// it from the process that holds it if need be; owned says that it was
+// pulled into a buffer of its own, which the caller may keep.
+func (w *Worker) Materialize(ctx context.Context, data []byte) (_ []byte, owned bool, _ error) {
 	return w.mv.materialize(ctx, data)
 }
 
@@ -332,11 +334,15 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 	args := make([]any, len(s.Args))
 	for i, raw := range s.Args {
 		pulled = i + 1 // materialize frees it, pulled or not
-		raw, err := w.mv.materialize(ctx, raw)
+		if v, ok := w.mv.value(raw, sig.Param(i)); ok {
+			args[i] = v // made here, by an earlier task
+			continue
+		}
+		raw, owned, err := w.mv.materialize(ctx, raw)
 		if err != nil {
 			return fail("argument %d of %s: %v", i+1, s.Func, err)
 		}
-		v, err := w.values.Decode(raw, sig.Param(i))
+		v, err := w.values.Decode(raw, sig.Param(i), owned)
 		if err != nil {
 			return fail("argument %d of %s: %v", i+1, s.Func, err)
 		}
@@ -349,12 +355,18 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 		return d
 	}
 	if sig.Results == call.ResultValue || sig.Results == call.ResultValueErr {
-		if d.Result, err = w.values.Encode(res); err != nil {
-			return fail("the result of %s: %v", s.Func, err)
+		// A numeric slice is sent from its own memory, without a copy.
+		enc, ok := wire.TypedArray(res)
+		if !ok {
+			data, err := w.values.Encode(res)
+			if err != nil {
+				return fail("the result of %s: %v", s.Func, err)
+			}
+			enc = [][]byte{data}
 		}
 		// A large result stays here, for any worker to pull, until
-		// worker 1 frees it.
-		d.Result = w.mv.keep(d.Result)
+		// worker 1 frees it; a task here takes the value itself.
+		d.Result = w.mv.keep(enc, res)
 	}
 	return d
 }

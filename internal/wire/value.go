@@ -92,6 +92,9 @@ type Held struct {
 	Key    uint64
 	Size   int64
 	Kept   bool
+	// Addr is where the holder streams its values (host:port), or "":
+	// then the pieces come over NATS.
+	Addr string
 }
 
 // EncodeHeld encodes h where the value would be.
@@ -120,13 +123,60 @@ const MaxValue = 1 << 34
 func EncodeValue(v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
 	if tag, ok := numericSlice(reflect.TypeOf(v)); ok && !rv.IsNil() {
-		return encMode.Marshal(cbor.Tag{Number: tag, Content: rawBytes(rv)})
+		return encodeTypedArray(tag, rawBytes(rv))
 	}
 	b, err := encMode.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("a value of type %T cannot be sent to another worker: %w", v, err)
 	}
 	return b, nil
+}
+
+// typedArrayHead is the length of the head that encodeTypedArray writes
+// before a typed array's bytes: a multiple of 8, so that the bytes of an
+// encoding that starts on an 8-byte boundary start on one too, and may be
+// used in place (see DecodeOwned).
+const typedArrayHead = 8
+
+// encodeTypedArray encodes raw, the bytes of a numeric slice, as a typed
+// array (RFC 8746) with tag, in one allocation: the tag's head in three
+// bytes (0xd9: a two-byte tag number, which CBOR allows) and the byte
+// string's in five, for any value under 4 GiB.
+func encodeTypedArray(tag uint64, raw []byte) ([]byte, error) {
+	if uint64(len(raw)) >= 1<<32 {
+		return encMode.Marshal(cbor.Tag{Number: tag, Content: raw})
+	}
+	out := make([]byte, typedArrayHead+len(raw))
+	typedArrayHeadOf(out, tag, len(raw))
+	copy(out[typedArrayHead:], raw)
+	return out, nil
+}
+
+// TypedArray returns the encoding of v, when it is a numeric slice, in two
+// parts: the head of its typed array, and the slice's own memory, which
+// the encoding shares (on a little-endian machine; elsewhere a copy in
+// that order). The parts followed one by the other are what EncodeValue
+// returns.
+func TypedArray(v any) ([][]byte, bool) {
+	tag, ok := numericSlice(reflect.TypeOf(v))
+	if !ok {
+		return nil, false
+	}
+	rv := reflect.ValueOf(v)
+	raw := rawBytes(rv)
+	if rv.IsNil() || uint64(len(raw)) >= 1<<32 {
+		return nil, false
+	}
+	head := make([]byte, typedArrayHead)
+	typedArrayHeadOf(head, tag, len(raw))
+	return [][]byte{head, raw}, true
+}
+
+// typedArrayHeadOf writes the head of a typed array of n bytes into head.
+func typedArrayHeadOf(head []byte, tag uint64, n int) {
+	head[0], head[1], head[2] = 0xd9, 0, byte(tag)
+	head[3] = 2<<5 | 26 // a byte string, with a four-byte length
+	binary.BigEndian.PutUint32(head[4:], uint32(n))
 }
 
 // rawBytes returns the little-endian bytes of a numeric slice.
@@ -151,7 +201,13 @@ func rawBytes(rv reflect.Value) []byte {
 
 // DecodeValue decodes a value encoded by EncodeValue into a value of type
 // t, the parameter or result type that will hold it. A nil t means any.
-func DecodeValue(data []byte, t reflect.Type) (any, error) {
+func DecodeValue(data []byte, t reflect.Type) (any, error) { return decodeValue(data, t, false) }
+
+// DecodeOwned is DecodeValue for data that the caller gives up: a numeric
+// slice may be made over data's bytes instead of a copy of them.
+func DecodeOwned(data []byte, t reflect.Type) (any, error) { return decodeValue(data, t, true) }
+
+func decodeValue(data []byte, t reflect.Type, owned bool) (any, error) {
 	if len(data) > MaxValue {
 		return nil, fmt.Errorf("a value of %d bytes is over the limit of %d", len(data), MaxValue)
 	}
@@ -166,7 +222,7 @@ func DecodeValue(data []byte, t reflect.Type) (any, error) {
 				if !ok {
 					return nil, fmt.Errorf("a typed array (tag %d) that is not a byte string", tag.Number)
 				}
-				return fromRaw(b, st)
+				return fromRaw(b, st, false)
 			}
 		}
 		if t != nil && v != nil && !reflect.TypeOf(v).Implements(t) {
@@ -176,7 +232,7 @@ func DecodeValue(data []byte, t reflect.Type) (any, error) {
 	}
 	if tag, ok := numericSlice(t); ok {
 		if b, ok := typedArrayBytes(data, tag); ok {
-			return fromRaw(b, t)
+			return fromRaw(b, t, owned)
 		}
 		var rt cbor.RawTag
 		if err := decMode.Unmarshal(data, &rt); err == nil {
@@ -187,7 +243,7 @@ func DecodeValue(data []byte, t reflect.Type) (any, error) {
 			if err := decMode.Unmarshal(rt.Content, &b); err != nil {
 				return nil, fmt.Errorf("a typed array whose content is not a byte string: %w", err)
 			}
-			return fromRaw(b, t)
+			return fromRaw(b, t, false)
 		}
 	}
 	p := reflect.New(t)
@@ -201,13 +257,19 @@ func DecodeValue(data []byte, t reflect.Type) (any, error) {
 // that is all of data, without a copy: the common case of a numeric slice
 // that EncodeValue encoded, read without the decoder's copies.
 func typedArrayBytes(data []byte, tag uint64) ([]byte, bool) {
-	// The tag's head: major type 6, with the tag number in the next byte
-	// (all typed-array tags are below 256).
-	if len(data) < 3 || data[0] != 0xd8 || uint64(data[1]) != tag {
+	// The tag's head: major type 6, with the tag number (all typed-array
+	// tags are below 256) in the next byte, or the next two.
+	var head byte
+	var rest []byte
+	switch {
+	case len(data) >= 3 && data[0] == 0xd8 && uint64(data[1]) == tag:
+		head, rest = data[2], data[3:]
+	case len(data) >= 4 && data[0] == 0xd9 && data[1] == 0 && uint64(data[2]) == tag:
+		head, rest = data[3], data[4:]
+	default:
 		return nil, false
 	}
 	// The byte string's head: major type 2, with its length after it.
-	head, rest := data[2], data[3:]
 	if head>>5 != 2 {
 		return nil, false
 	}
@@ -232,11 +294,16 @@ func typedArrayBytes(data []byte, tag uint64) ([]byte, bool) {
 	return rest, true
 }
 
-// fromRaw makes a slice of type t from little-endian bytes.
-func fromRaw(b []byte, t reflect.Type) (any, error) {
+// fromRaw makes a slice of type t from little-endian bytes. When inPlace
+// is set and the bytes are aligned for t's elements, the slice is made
+// over them, without a copy: the caller gives them up.
+func fromRaw(b []byte, t reflect.Type, inPlace bool) (any, error) {
 	size := int(t.Elem().Size())
 	if len(b)%size != 0 {
 		return nil, fmt.Errorf("a typed array of %d bytes, not a whole number of %d-byte %v", len(b), size, t.Elem())
+	}
+	if inPlace && littleEndian && len(b) > 0 && uintptr(unsafe.Pointer(&b[0]))%uintptr(t.Elem().Align()) == 0 {
+		return reflect.SliceAt(t.Elem(), unsafe.Pointer(&b[0]), len(b)/size).Convert(t).Interface(), nil
 	}
 	s := reflect.MakeSlice(t, len(b)/size, len(b)/size)
 	if len(b) > 0 {

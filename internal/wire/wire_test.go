@@ -61,6 +61,68 @@ func TestNumericSlicesTravelRaw(t *testing.T) {
 	}
 }
 
+// TestDecodeOwnedInPlace: a numeric slice decoded from bytes the caller
+// gives up is made over them; DecodeValue copies. Both read the standard
+// encoding of a typed array too, and the generic decoder reads ours.
+func TestDecodeOwnedInPlace(t *testing.T) {
+	type vec []float64
+	v := vec{1, 2, 3, 4}
+	data, err := EncodeValue(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := data[len(data)-8*len(v):]
+	owned, err := DecodeOwned(data, reflect.TypeFor[vec]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := DecodeValue(data, reflect.TypeFor[vec]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(owned, v) || !reflect.DeepEqual(copied, v) {
+		t.Fatalf("decoded %v and %v, want %v", owned, copied, v)
+	}
+	payload[7] = 0x40 // the high byte of 1.0: it is 1 no more
+	if owned.(vec)[0] == 1 || copied.(vec)[0] != 1 {
+		t.Fatalf("after a change of the bytes: owned %v, copied %v", owned.(vec)[0], copied.(vec)[0])
+	}
+	std, err := encMode.Marshal(cbor.Tag{Number: 86, Content: payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeOwned(std, reflect.TypeFor[[]float64]()); err != nil || len(got.([]float64)) != 4 {
+		t.Fatalf("the standard encoding decoded to %v, %v", got, err)
+	}
+	var generic any
+	if err := decMode.Unmarshal(data, &generic); err != nil {
+		t.Fatalf("the generic decoder refuses our encoding: %v", err)
+	}
+}
+
+// TestTypedArrayParts: the parts of a numeric slice's encoding are
+// EncodeValue's encoding, and the second is the slice's own memory.
+func TestTypedArrayParts(t *testing.T) {
+	v := []int32{1, -2, 3}
+	parts, ok := TypedArray(v)
+	if !ok || len(parts) != 2 {
+		t.Fatalf("TypedArray gave %d parts, %v", len(parts), ok)
+	}
+	want, _ := EncodeValue(v)
+	if got := append(append([]byte(nil), parts[0]...), parts[1]...); !bytes.Equal(got, want) {
+		t.Fatalf("parts %x, want %x", got, want)
+	}
+	if littleEndian {
+		v[0] = 9
+		if parts[1][0] != 9 {
+			t.Fatal("the second part is a copy of the slice")
+		}
+	}
+	if _, ok := TypedArray([]string{"x"}); ok {
+		t.Fatal("TypedArray of a []string")
+	}
+}
+
 func TestValueErrors(t *testing.T) {
 	if _, err := EncodeValue(func() {}); err == nil || !strings.Contains(err.Error(), "func()") {
 		t.Fatalf("encoding a func: %v, want an error naming its type", err)
