@@ -44,6 +44,9 @@ func init() {
 	addFast(func(f func(any) any, _ context.Context, a []any) (any, error) { return f(a[0]), nil })
 	addFast(func(f func(any, any) any, _ context.Context, a []any) (any, error) { return f(a[0], a[1]), nil })
 	addFast(func(f func(...int) int, _ context.Context, a []any) (any, error) { return f(variadic[int](a)...), nil })
+	addFast(func(f func(context.Context, ...int) (int, error), ctx context.Context, a []any) (any, error) {
+		return valueErr(f(ctx, variadic[int](a)...))
+	})
 	addFast(func(f func(...float64) float64, _ context.Context, a []any) (any, error) {
 		return f(variadic[float64](a)...), nil
 	})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,9 @@ import (
 )
 
 var roomHarnessBudget = flag.Duration("room.budget", 2*time.Second, "TestRoomInvariants: how long to run")
+
+// roomChildEnv marks the process that runs TestRoomInvariants' harness.
+const roomChildEnv = "DAGR_ROOM_HARNESS"
 
 func roomSpawn(s *Scheduler, ctx context.Context, spec *Spec, fn any, inputs ...*Node) *Node {
 	sig, err := call.Analyze(fn)
@@ -97,6 +102,9 @@ func (h *roomRound) spec() *Spec {
 	if h.intn(6) == 0 {
 		sp.Procs = []int{h.intn(len(sched.procs))}
 	}
+	// Some may be started without a share, as a task sent to another
+	// worker is (see Scheduler.Spill).
+	sp.Spill = h.intn(5) == 0
 	return sp
 }
 
@@ -237,7 +245,28 @@ func (*roomErr) Error() string { return "room test error" }
 // TestRoomInvariants runs random nested workloads and checks, all the time,
 // that no processor's running nodes hold more than a whole processor, and
 // that each processor's used count is what its running nodes hold.
+//
+// It runs in a process of its own, with a deadline: an engine that breaks
+// its rules may crash or hang, and a cancelled f may outlive the test,
+// which must not touch the tests that follow.
 func TestRoomInvariants(t *testing.T) {
+	if os.Getenv(roomChildEnv) == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestRoomInvariants$", "-test.count=1", "-room.budget="+roomHarnessBudget.String())
+		cmd.Env = append(os.Environ(), roomChildEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the harness failed (%v):\n%s", err, out)
+		}
+		return
+	}
+	runRoomHarness(t)
+}
+
+// runRoomHarness is TestRoomInvariants' harness. A hang fails it at once,
+// and its process ends with the goroutines that hang.
+func runRoomHarness(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	hr := &roomHarness{act: map[*Node]*atomic.Int32{}, t: t, r: rand.New(rand.NewPCG(uint64(seed), 1))}
@@ -279,7 +308,7 @@ func TestRoomInvariants(t *testing.T) {
 							active += n.occupancy()
 							if !h.goroutines && (n.blocked > 0 || waiting[n]) {
 								if h.bad.Add(1) <= 5 {
-									t.Errorf("round %d: processor %d: a node's f runs while the node is blocked (%d) or waits for room (%v)", round, p.index, n.blocked, waiting[n])
+									hr.t.Errorf("round %d: processor %d: a node's f runs while the node is blocked (%d) or waits for room (%v)", round, p.index, n.blocked, waiting[n])
 								}
 							}
 						}
@@ -287,12 +316,12 @@ func TestRoomInvariants(t *testing.T) {
 					p.mu.Unlock()
 					if active > FullOccupancy && !h.goroutines {
 						if h.bad.Add(1) <= 5 {
-							t.Errorf("round %d: processor %d: fs that run hold %s", round, p.index, roomOcc(active))
+							hr.t.Errorf("round %d: processor %d: fs that run hold %s", round, p.index, roomOcc(active))
 						}
 					}
 					if held > FullOccupancy || held != used {
 						if h.bad.Add(1) <= 5 {
-							t.Errorf("round %d: processor %d: running nodes hold %s, used %s (%v)", round, p.index, roomOcc(held), roomOcc(used), roomMismatch.Load())
+							hr.t.Errorf("round %d: processor %d: running nodes hold %s, used %s (%v)", round, p.index, roomOcc(held), roomOcc(used), roomMismatch.Load())
 						}
 					}
 				}
@@ -319,6 +348,9 @@ func TestRoomInvariants(t *testing.T) {
 				if n != nil && h.intn(3) == 0 {
 					n.Cancel(ErrCanceled)
 				}
+				if h.intn(4) == 0 {
+					h.scheds[h.intn(len(h.scheds))].Spill()
+				}
 			}
 		}()
 		var tops []*Node
@@ -335,11 +367,12 @@ func TestRoomInvariants(t *testing.T) {
 			select {
 			case <-n.Done():
 			case <-time.After(20 * time.Second):
-				t.Fatalf("round %d: hang", round)
+				hr.t.Errorf("round %d: hang", round)
+				cancel()
+				return
 			}
 		}
 		close(cstop)
-		h.stray.Wait()
 		done := make(chan struct{})
 		go func() {
 			for _, sc := range h.scheds {
@@ -351,16 +384,22 @@ func TestRoomInvariants(t *testing.T) {
 		case <-done:
 		case <-time.After(20 * time.Second):
 			buf := make([]byte, 1<<20)
-			t.Fatalf("round %d: Close hangs\n%s", round, buf[:runtime.Stack(buf, true)])
+			hr.t.Errorf("round %d: Close hangs\n%s", round, buf[:runtime.Stack(buf, true)])
+			cancel()
+			return
 		}
 		cancel()
 		// A cancelled f that ignores its context outlives its node and
 		// Close; the round ends when every f has returned.
 		for start := time.Now(); hr.live.Load() > 0; runtime.Gosched() {
 			if time.Since(start) > 20*time.Second {
-				t.Fatalf("round %d: %d fs still run 20s after Close", round, hr.live.Load())
+				hr.t.Errorf("round %d: %d fs still run 20s after Close", round, hr.live.Load())
+				return
 			}
 		}
+		// Only after that: a cancelled f may still call stray.Add, which
+		// must not meet a Wait that has begun (see sync.WaitGroup).
+		h.stray.Wait()
 		close(stop)
 		h.actMu.Lock()
 		h.all = nil
@@ -381,7 +420,7 @@ func TestRoomInvariants(t *testing.T) {
 				}
 			}
 			if u != 0 || r != 0 {
-				t.Errorf("round %d: processor %d: used %s with %d running 5s after Close", round, p.index, roomOcc(u), r)
+				hr.t.Errorf("round %d: processor %d: used %s with %d running 5s after Close", round, p.index, roomOcc(u), r)
 			}
 		}
 	}
