@@ -104,8 +104,10 @@ func describe(t *cluster.Target) string {
 // goes to a worker with a free processor instead if it would start sooner
 // there: when other tasks wait here for room, or when its inputs are on
 // that worker and would take longer to come here than the task to go
-// there (see cluster.Inputs). Then it gives its processor here back. Only
-// registered functions go. getResult is Options.GetResult.
+// there (see cluster.Inputs). Then it gives its processor here back. And
+// while it waits for room here, a worker whose processor becomes free
+// takes it (sched.Spill, see spillToWorkers). Only registered functions
+// go. getResult is Options.GetResult.
 func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec {
 	if _, ok := registry.Registered(f); !ok {
 		return spec
@@ -118,8 +120,16 @@ func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec 
 	}
 	own := *spec
 	own.Checkpoint = withResult(spec.Checkpoint)
+	own.Spill = true
 	var moved atomic.Bool // a try went to a worker: the task holds no processor here any more
 	own.Call = func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error) {
+		if sched.Spilled(ctx) && !moved.Load() {
+			// A worker had room while the task waited for some here.
+			moved.Store(true)
+			if w, _, ok := cl.Reserve(cluster.InputsOf(args)); ok {
+				return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true}, opts, fn, sig, args)
+			}
+		}
 		if moved.Load() {
 			// A retry goes to a worker too, to any that lives.
 			return cl.Call(ctx, cluster.Target{}, opts, fn, sig, args)
@@ -164,4 +174,20 @@ func hasRemote(args []any) bool {
 		}
 	}
 	return false
+}
+
+// spillToWorkers is called when a processor of a worker becomes free: the
+// first spread task that waits for room here, if any, goes there.
+func (s *Scheduler) spillToWorkers() {
+	if s.eng.Backlog() {
+		s.eng.Spill()
+	}
+}
+
+// spillIfRoom is called when a spread task is queued here: if a worker has
+// a free processor, the first spread task that waits goes there.
+func (s *Scheduler) spillIfRoom() {
+	if cl := s.cluster(); cl != nil && cl.HasRoom() {
+		s.eng.Spill()
+	}
 }

@@ -2,7 +2,9 @@ package dagr_test
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -11,7 +13,7 @@ import (
 
 // The functions of the tests of where results live.
 func init() {
-	dagr.Register(keptHere, sumWhere)
+	dagr.Register(keptHere, sumWhere, holdUntilCancelled)
 }
 
 // Kept is what a worker keeps for the run: task results too large for a
@@ -197,4 +199,55 @@ func TestWorkersRemoveBringsResults(t *testing.T) {
 			t.Fatalf("fetched %d values, last %v", len(got), got[len(got)-1])
 		}
 	}
+}
+
+// TestWorkersIdleWorkersGetWork: a spread task that waits for room on
+// worker 1 goes to a worker that has room, or gets some.
+func TestWorkersIdleWorkersGetWork(t *testing.T) {
+	ctx := withWorkersOf(t, 1, dagr.Config{Procs: 1, WorkerProcs: 1})
+	release := make(chan struct{})
+	defer close(release)
+	busy := dagr.Spawn(ctx, func() { <-release }) // worker 1's only processor
+	_ = busy
+
+	// Worker 2 is idle: the task goes there at once.
+	deadline, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if p, err := dagr.Fetch[Place](deadline, dagr.Spawn(ctx, whereAmI)); err != nil || p.Worker != 2 {
+		t.Fatalf("a task waiting on a busy worker 1 with worker 2 idle: %+v, %v", p, err)
+	}
+
+	// Worker 2 busy too: the task waits, and goes there once it has room.
+	started := t.TempDir() + "/started"
+	if err := syscall.Mkfifo(started, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hold, stop := context.WithCancel(ctx)
+	held := dagr.Spawn(hold, holdUntilCancelled, dagr.Options{Single: 2}, started)
+	// Opening the FIFO returns once the task on worker 2 opened it too.
+	f, err := os.Open(started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	waiting := dagr.Spawn(ctx, whereAmI)
+	stop()
+	if err := held.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := dagr.Fetch[Place](deadline, waiting); err != nil || p.Worker != 2 {
+		t.Fatalf("a task waiting while worker 2 was busy: %+v, %v", p, err)
+	}
+}
+
+// holdUntilCancelled tells that it runs by opening the FIFO started, then
+// holds its processor until its context ends.
+func holdUntilCancelled(ctx context.Context, started string) error {
+	f, err := os.OpenFile(started, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	<-ctx.Done()
+	return nil
 }

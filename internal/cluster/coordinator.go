@@ -43,6 +43,7 @@ type Coordinator struct {
 	calls    map[uint64]*pendingCall
 	kept     map[weak.Pointer[Value]]int // the kept values of the Values here, by the worker that keeps each
 	idle     *sync.Cond                  // broadcast when a worker's load goes down
+	onRoom   func()                      // called when a worker has a processor free again (see OnRoom)
 	nextTask uint64
 	closed   bool
 }
@@ -332,6 +333,38 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 	}
 	reply("")
 	w.joined <- nil
+	for range w.procs {
+		c.room()
+	}
+}
+
+// HasRoom reports whether a live worker has a free processor.
+func (c *Coordinator) HasRoom() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.workers {
+		if w.live && w.load < w.procs {
+			return true
+		}
+	}
+	return false
+}
+
+// OnRoom sets f, which is called, on no lock, each time a processor of a
+// worker becomes free: a worker joined, or ended a task.
+func (c *Coordinator) OnRoom(f func()) {
+	c.mu.Lock()
+	c.onRoom = f
+	c.mu.Unlock()
+}
+
+func (c *Coordinator) room() {
+	c.mu.Lock()
+	f := c.onRoom
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 // onAsk answers a worker's question about the run. A removal runs on a
@@ -664,11 +697,13 @@ func (c *Coordinator) liveLocked() []int {
 func (c *Coordinator) forget(task uint64) {
 	c.mu.Lock()
 	var left []byte // the result of a call that did not take it
+	room := false
 	if pc := c.calls[task]; pc != nil {
 		delete(c.calls, task)
 		if w := c.workers[pc.worker]; w != nil {
 			w.load--
 			c.idle.Broadcast()
+			room = w.live && w.load < w.procs
 		}
 		select {
 		case d := <-pc.done:
@@ -676,10 +711,13 @@ func (c *Coordinator) forget(task uint64) {
 		default:
 		}
 	}
-	mv := c.mv
+	mv, onRoom := c.mv, c.onRoom
 	c.mu.Unlock()
 	if left != nil {
 		mv.discard(left)
+	}
+	if room && onRoom != nil {
+		onRoom()
 	}
 }
 

@@ -145,6 +145,7 @@ type Node struct {
 	holds       bool  // holds its share of the processor
 	reacquiring bool  // its waits are over, and it waits in proc.waiters for room
 	shareFreed  bool  // interrupted while running: it holds no share, and takes none again
+	spilled     bool  // started by Spill: it takes no share (set once, by its claim)
 
 	foreign bool // waits for a node of another scheduler (see Scheduler.foreign); set in Spawn
 	linked  bool // is a child of its spawning task context, guarded by that context's mu
@@ -491,4 +492,9 @@ func (n *Node) watch(ctx context.Context, tc *taskContext) {
 	}
 }
 
-func (n *Node) occupancy() uint32 { return n.spec.Occupancy }
+func (n *Node) occupancy() uint32 {
+	if n.spilled {
+		return 0
+	}
+	return n.spec.Occupancy
+}

@@ -97,6 +97,13 @@ func (p *proc) claimLocked(n *Node) bool {
 	if !n.state.CompareAndSwap(stateQueued, stateRunning) {
 		return false
 	}
+	p.startLocked(n)
+	return true
+}
+
+// startLocked moves a node that the caller has just moved from queued to
+// running onto p, taking its share.
+func (p *proc) startLocked(n *Node) {
 	p.take(n.occupancy())
 	n.onProc, n.holds = true, true
 	n.runIdx = int32(len(p.running))
@@ -107,7 +114,6 @@ func (p *proc) claimLocked(n *Node) bool {
 		// did not know where n runs, and left its share to us.
 		p.freeShareLocked(n)
 	}
-	return true
 }
 
 // stopLocked ends the run of a node whose runner is done with it, giving

@@ -60,6 +60,9 @@ type Scheduler struct {
 
 	// resolve brings a Remote argument here; nil until SetResolve.
 	resolve atomic.Pointer[func(context.Context, Remote) (any, error)]
+	// spillable is called when a node that may spill waits for room; nil
+	// until OnSpillable.
+	spillable atomic.Pointer[func()]
 }
 
 const liveShards = 16
@@ -241,6 +244,11 @@ func (s *Scheduler) enqueue(n *Node, hint *proc) {
 	}
 	p.pushLocked(n)
 	p.unlock()
+	if n.spec.Spill {
+		if f := s.spillable.Load(); f != nil {
+			(*f)()
+		}
+	}
 }
 
 // place picks the processor for a ready node: the hint (where its input was

@@ -42,6 +42,10 @@ type Spec struct {
 	// (with the spec's Occupancy, usually none), and Call gets a context
 	// that ends when the try does.
 	Call func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error)
+	// Spill lets Scheduler.Spill start the node while it waits for room
+	// on its processor: it then runs without a share (Spilled tells its
+	// Call so), for its Call to send it to another worker.
+	Spill bool
 	// Ref, when not 0, says that the node is this process's handle of a
 	// task of that id, which lives in another process.
 	Ref uint64

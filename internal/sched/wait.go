@@ -93,7 +93,9 @@ func (p *proc) waitInline(ctx context.Context, tc *taskContext, n, target *Node)
 		return notBlocked
 	}
 	p.blockLocked(n)
-	claimed := mayInline && !p.closed && len(p.waiters) == 0 && p.fits(target.occupancy()) && p.claimLocked(target)
+	// target is queued, maybe on another processor: its spec's occupancy
+	// is its own until a claim (Spill's or this one) makes it someone's.
+	claimed := mayInline && !p.closed && len(p.waiters) == 0 && p.fits(target.spec.Occupancy) && p.claimLocked(target)
 	launch := p.admitLocked()
 	p.unlock()
 	p.launch(launch)
