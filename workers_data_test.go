@@ -243,11 +243,9 @@ func TestWorkersIdleWorkersGetWork(t *testing.T) {
 // holdUntilCancelled tells that it runs by opening the FIFO started, then
 // holds its processor until its context ends.
 func holdUntilCancelled(ctx context.Context, started string) error {
-	f, err := os.OpenFile(started, os.O_WRONLY, 0)
-	if err != nil {
+	if err := tellStarted(started); err != nil {
 		return err
 	}
-	f.Close()
 	<-ctx.Done()
 	return nil
 }

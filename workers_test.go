@@ -396,14 +396,22 @@ func TestWorkersLargeValues(t *testing.T) {
 	}
 }
 
+// tellStarted tells the test that a task runs by opening the FIFO started
+// for writing, which returns once the test opened it for reading.
+func tellStarted(started string) error {
+	f, err := os.OpenFile(started, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // floatsWhenTold tells that it runs by opening the FIFO started, waits
 // until the FIFO proceed gives it a byte, then returns n float64s.
 func floatsWhenTold(started, proceed string, n int) ([]float64, error) {
-	f, err := os.OpenFile(started, os.O_WRONLY, 0)
-	if err != nil {
+	if err := tellStarted(started); err != nil {
 		return nil, err
 	}
-	f.Close()
 	g, err := os.Open(proceed)
 	if err != nil {
 		return nil, err
@@ -583,11 +591,9 @@ var homeEnded = make(chan error, 1)
 // waitAndTell opens the FIFO started, to say that it runs, then waits for
 // its context to end and tells homeEnded.
 func waitAndTell(ctx context.Context, started string) error {
-	f, err := os.OpenFile(started, os.O_WRONLY, 0)
-	if err != nil {
+	if err := tellStarted(started); err != nil {
 		return err
 	}
-	f.Close()
 	<-ctx.Done()
 	homeEnded <- ctx.Err()
 	return ctx.Err()
