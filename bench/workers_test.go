@@ -282,7 +282,7 @@ func BenchmarkW6Workers(b *testing.B) {
 }
 
 // BenchmarkRemoteFetch: a 64 MiB result made on worker 2 and fetched on
-// worker 1: one hop of BenchmarkRemoteTransfer.
+// worker 1, where it becomes a []float64.
 func BenchmarkRemoteFetch(b *testing.B) {
 	ctx := benchWorkers(b, 1)
 	const n = 8 << 20 // float64s: 64 MiB
