@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -248,4 +250,48 @@ func holdUntilCancelled(ctx context.Context, started string) error {
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// TestWorkersRemoteResultsAsValues: a Checkpoint gets a remote result's
+// value, a chunk's remote value is type-checked where it is passed, and a
+// value whose worker died fails its fetch saying so.
+func TestWorkersRemoteResultsAsValues(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	seen := make(chan any, 1)
+	checkpoint := func(_ context.Context, res any) error { seen <- res; return nil }
+	v := dagr.Spawn(ctx, floats, dagr.Options{Single: 2, Checkpoint: checkpoint}, bigN)
+	if err := v.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := (<-seen).([]float64); !ok || len(got) != bigN {
+		t.Fatalf("Checkpoint got a %T, not the []float64", got)
+	}
+
+	c, err := dagr.Compute(ctx, dagr.Delayed(floats, dagr.Options{Single: 2}, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = dagr.Spawn(ctx, func(s string) string { return s }, c).Fetch(ctx)
+	if err == nil || !strings.Contains(err.Error(), "[]float64") || !strings.Contains(err.Error(), "string") {
+		t.Fatalf("a chunk of []float64 passed where a string goes: %v", err)
+	}
+
+	lost := dagr.Spawn(ctx, floats, dagr.Options{Single: 2}, bigN)
+	if err := lost.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: 2}))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until worker 1 knows: Workers no longer lists it.
+	for start := time.Now(); slices.Contains(dagr.Workers(ctx), 2); runtime.Gosched() {
+		if time.Since(start) > 20*time.Second {
+			t.Fatal("worker 2 is still listed 20s after it was killed")
+		}
+	}
+	_, err = lost.Fetch(ctx)
+	if err == nil || !strings.Contains(err.Error(), "worker 2, which kept it, is gone") {
+		t.Fatalf("fetching a value kept by a dead worker: %v", err)
+	}
 }

@@ -131,6 +131,9 @@ func (v *Value) Get(ctx context.Context) (any, error) {
 		if ctx.Err() != nil {
 			return nil, err
 		}
+		if worker != 1 && v.c.Procs(worker) == 0 {
+			err = fmt.Errorf("worker %d, which kept it, is gone: %w", worker, err)
+		}
 		v.done, v.err = true, fmt.Errorf("its value on worker %d: %w", worker, err)
 		return nil, v.err
 	}
