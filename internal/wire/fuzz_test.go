@@ -2,6 +2,7 @@ package wire
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -66,12 +67,14 @@ func FuzzDecodeValue(f *testing.F) {
 		reflect.TypeFor[[]int](), reflect.TypeFor[point](), reflect.TypeFor[map[string]int](), reflect.TypeFor[error]()}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, ty := range types {
-			v, err := DecodeValue(data, ty)
-			if err != nil || ty == nil || v == nil {
-				continue
-			}
-			if ty.Kind() != reflect.Interface && reflect.TypeOf(v) != ty {
-				t.Fatalf("decoding into %v gave a %T", ty, v)
+			for _, decode := range []func([]byte, reflect.Type) (any, error){DecodeValue, DecodeOwned} {
+				v, err := decode(slices.Clone(data), ty)
+				if err != nil || ty == nil || v == nil {
+					continue
+				}
+				if ty.Kind() != reflect.Interface && reflect.TypeOf(v) != ty {
+					t.Fatalf("decoding into %v gave a %T", ty, v)
+				}
 			}
 		}
 	})
