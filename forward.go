@@ -3,6 +3,8 @@ package dagr
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/dagr/dagr/internal/call"
@@ -94,7 +96,42 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 	}
 	t := new(Task)
 	s.handle(t, ctx, id, f, sig, o.Name, wait, bad)
+	if bad == nil {
+		// Once t is garbage, worker 1 may forget the task, unless its
+		// reference left this process in a value (escaped).
+		esc := new(atomic.Bool)
+		spawnedHere.Store(id, esc)
+		runtime.AddCleanup(t, releaseHome, spawnedRef{id, esc})
+	}
 	return t, true
+}
+
+// spawnedHere holds, on a worker, whether the reference of each task it
+// spawned on worker 1, and still holds a handle of, went into a value
+// (see escaped), by id.
+var spawnedHere sync.Map // uint64 -> *atomic.Bool
+
+type spawnedRef struct {
+	id      uint64
+	escaped *atomic.Bool
+}
+
+// escaped notes that the reference of task id went into a value: another
+// process may name the task from now on, so worker 1 keeps it.
+func escaped(id uint64) {
+	if e, ok := spawnedHere.Load(id); ok {
+		e.(*atomic.Bool).Store(true)
+	}
+}
+
+// releaseHome runs when the handle of a task that this worker spawned is
+// garbage: nothing here names the task any more, and if nothing elsewhere
+// can, worker 1 forgets it.
+func releaseHome(r spawnedRef) {
+	spawnedHere.Delete(r.id)
+	if !r.escaped.Load() {
+		thisWorker.Release(r.id)
+	}
 }
 
 // waitFor is what a handle of a task on worker 1 waits for.

@@ -13,25 +13,57 @@ import (
 // The tasks that tasks on workers spawn live on worker 1, where the DAG
 // is, under the id their worker chose; they run where their options and
 // the scheduler place them. So does every task that another process holds
-// a handle of. refs keeps them, by id, for the run's life.
+// a handle of. refs keeps them, by id: a task that a worker spawned until
+// that worker drops its handle, if no other process can name the task by
+// then (see Release); a task whose reference worker 1 sent elsewhere, for
+// the run's life.
 //
 // home is worker 1's side of them: cluster.Home.
 type home struct{ s *Scheduler }
 
-// addRef keeps t for other processes to name.
-func (s *Scheduler) addRef(id uint64, t *Task) {
+// ref is a task that other processes may name.
+type ref struct {
+	t *Task
+	// sent says that worker 1 sent a reference to it (Task.MarshalCBOR):
+	// any process may name it, for as long as the run lasts.
+	sent bool
+}
+
+// addRef keeps t for other processes to name; sent says that worker 1
+// sends a reference to it.
+func (s *Scheduler) addRef(id uint64, t *Task, sent bool) {
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
 	if s.refs == nil {
-		s.refs = make(map[uint64]*Task)
+		s.refs = make(map[uint64]ref)
 	}
-	s.refs[id] = t
+	r := s.refs[id]
+	s.refs[id] = ref{t: t, sent: sent || r.sent}
 }
 
 func (s *Scheduler) ref(id uint64) *Task {
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
-	return s.refs[id]
+	return s.refs[id].t
+}
+
+// refCount is the number of tasks that other processes may name.
+func (s *Scheduler) refCount() int {
+	s.clMu.Lock()
+	defer s.clMu.Unlock()
+	return len(s.refs)
+}
+
+// Release forgets task id, which worker spawned and whose only handle it
+// dropped, unless worker 1 sent a reference to it since: then another
+// process may still name it.
+func (h home) Release(id uint64, worker int) {
+	s := h.s
+	s.clMu.Lock()
+	defer s.clMu.Unlock()
+	if r, ok := s.refs[id]; ok && !r.sent && int(id>>48) == worker {
+		delete(s.refs, id)
+	}
 }
 
 // Spawn spawns a task for a task on worker sp.From, and sends it the
@@ -42,7 +74,7 @@ func (h home) Spawn(sp *wire.Spawn) {
 	if err != nil {
 		t = s.spawn(context.Background(), sp.Task, failWith, Options{Name: sp.Func}, err)
 	}
-	s.addRef(sp.Task, t)
+	s.addRef(sp.Task, t, false)
 	h.Watch(sp.Task, sp.From)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dagr/dagr/internal/call"
 	"github.com/dagr/dagr/internal/wire"
 )
 
@@ -94,7 +95,22 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 	if sub.Thread > 0 {
 		o.Scope = ExactScope(ThreadProc{Owner: MyID(), Thread: sub.Thread})
 	}
-	// Here, not on worker 1: it was placed on this worker.
-	t := s.spawn(ctx, 0, fn, append([]any{o}, args...)...)
+	// Here, not on worker 1: it was placed on this worker. The arguments
+	// are values, as the task's inputs were delivered on worker 1: a
+	// *Task among them is one, not a dependency (a task of a function
+	// that takes a *Task gets the handle).
+	spec, bad := s.spec(&o, fn)
+	sig, err := call.Analyze(fn)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range args {
+		if bad != nil {
+			break
+		}
+		bad = sig.Accepts(fn, sub.Name, i, a, 0)
+	}
+	t := new(Task)
+	s.eng.SpawnOwned(&t.node, ctx, fn, sig, args, nil, spec, bad)
 	return t.Fetch(ctx)
 }

@@ -15,7 +15,7 @@ import (
 
 // The functions of the tests of where results live.
 func init() {
-	dagr.Register(keptHere, sumWhere, holdUntilCancelled)
+	dagr.Register(keptHere, sumWhere, holdUntilCancelled, sumOfSpawned, collectGarbage, fetchTask)
 }
 
 // Kept is what a worker keeps for the run: task results too large for a
@@ -293,5 +293,64 @@ func TestWorkersRemoteResultsAsValues(t *testing.T) {
 	_, err = lost.Fetch(ctx)
 	if err == nil || !strings.Contains(err.Error(), "worker 2, which kept it, is gone") {
 		t.Fatalf("fetching a value kept by a dead worker: %v", err)
+	}
+}
+
+// sumOfSpawned spawns add(i, i) for i < n from where it runs, fetches
+// them, and drops their handles.
+func sumOfSpawned(ctx context.Context, n int) (int, error) {
+	ts := make([]*dagr.Task, n)
+	for i := range ts {
+		ts[i] = dagr.Spawn(ctx, add, i, i)
+	}
+	sum := 0
+	for _, t := range ts {
+		v, err := dagr.Fetch[int](ctx, t)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+func collectGarbage() {
+	runtime.GC()
+	runtime.GC()
+}
+
+// fetchTask fetches t where it runs.
+func fetchTask(ctx context.Context, t *dagr.Task) (int, error) { return dagr.Fetch[int](ctx, t) }
+
+// TestWorkersForgetDroppedHandles: worker 1 forgets the tasks that a
+// worker spawned once the worker dropped their handles, but keeps one
+// whose handle the worker sent away in a value, which another worker then
+// fetches.
+func TestWorkersForgetDroppedHandles(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	const n = 200
+	if got := fetch[int](t, ctx, dagr.Spawn(ctx, sumOfSpawned, dagr.Options{Single: 2}, n)); got != n*(n-1) {
+		t.Fatalf("sum = %d, want %d", got, n*(n-1))
+	}
+	// Sent away: the result holds the handle, and worker 2 drops its own.
+	sent := dagr.Spawn(ctx, spawnAdd, dagr.Options{Single: 2}, 20, 22)
+	if err := sent.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if before := dagr.RefsHere(ctx); before < n {
+		t.Fatalf("worker 1 keeps %d tasks for workers, want at least %d before worker 2 collects", before, n)
+	}
+	// Nothing tells when worker 2's cleanups ran: collect there until
+	// worker 1 has forgotten what it may.
+	deadline := time.Now().Add(20 * time.Second)
+	for dagr.RefsHere(ctx) > 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker 1 still keeps %d tasks for workers 20s after their handles were dropped", dagr.RefsHere(ctx))
+		}
+		fetch[any](t, ctx, dagr.Spawn(ctx, collectGarbage, dagr.Options{Single: 2}))
+	}
+	// Worker 3 gets the result as worker 2 sent it, and names the task.
+	if got := fetch[int](t, ctx, dagr.Spawn(ctx, fetchTask, dagr.Options{Single: 3}, sent)); got != 42 {
+		t.Fatalf("the task whose handle was sent away gave %d", got)
 	}
 }

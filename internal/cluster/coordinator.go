@@ -91,6 +91,9 @@ type Home interface {
 	Spawn(s *wire.Spawn)           // spawn it; its Result goes to s.From (see SendResult)
 	Watch(task uint64, worker int) // send worker the task's Result once it ends
 	Cancel(task uint64, err error) // cancel a task a worker spawned
+	// Release forgets a task that worker spawned, whose handle it dropped
+	// before any other process could name the task.
+	Release(task uint64, worker int)
 }
 
 // NewCoordinator returns a coordinator for the functions of reg; errOf
@@ -410,6 +413,8 @@ func (c *Coordinator) onUp(m natstransport.Msg) {
 		c.home.Watch(u.Watch.Task, u.Watch.From)
 	case u.Cancel != nil:
 		c.home.Cancel(u.Cancel.Task, reasonErr(u.Cancel.Reason))
+	case u.Release != nil:
+		c.home.Release(u.Release.Task, u.Release.From)
 	}
 }
 

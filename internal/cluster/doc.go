@@ -22,7 +22,7 @@
 //
 //	join      worker -> 1, request: Hello, answered by Welcome
 //	w.<id>    1 -> worker: Order (Submit, Cancel, Stop, Result)
-//	up        worker -> 1: Up (Done, Spawn, Watch, Cancel)
+//	up        worker -> 1: Up (Done, Spawn, Watch, Cancel, Release)
 //	ask       worker -> 1, request: Ask (live workers, RemoveProc)
 //	d.<id>    anyone -> process id, request: Pull of a piece of a held
 //	          value, or Free
@@ -41,7 +41,11 @@
 // 1 (Spawn, under an id the worker chose: wire.TaskID), which spawns it
 // as its options say and keeps it by id (Home); the worker keeps a handle,
 // a node whose Spec.Call waits for the Result. A *Task travels in values
-// as a reference (wire.EncodeRef) to a task that lives on worker 1.
+// as a reference (wire.EncodeRef) to a task that lives on worker 1. When
+// a worker's handle is garbage and its reference never went into a value,
+// the worker sends Release (after every message that named the task), and
+// worker 1 forgets the task; a reference that went into a value keeps its
+// task for the run.
 //
 // Values. A value whose encoding is over InlineMax bytes does not travel
 // in the message that carries it: its sender keeps it (mover) and sends a

@@ -231,6 +231,12 @@ func (w *Worker) Watch(task uint64) (*Awaited, error) {
 	return a, w.up(wire.Up{Watch: &wire.Watch{Task: task, From: w.join.Worker}})
 }
 
+// Release tells worker 1 that this worker dropped its handle of task,
+// which it spawned there, before any other process could name it.
+func (w *Worker) Release(task uint64) {
+	_ = w.up(wire.Up{Release: &wire.Watch{Task: task, From: w.join.Worker}})
+}
+
 // CancelHome cancels a task this worker spawned on worker 1, for the end
 // of ctx, unless it has ended.
 func (w *Worker) CancelHome(ctx context.Context, task uint64) {

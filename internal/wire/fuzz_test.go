@@ -85,6 +85,7 @@ func FuzzDecodeUp(f *testing.F) {
 	for _, u := range []Up{
 		{Spawn: &Spawn{Task: TaskID(2, 1), From: 2, Func: "main.f", Args: []cbor.RawMessage{arg, EncodeRef(7)}, Workers: []int{2, 3}}},
 		{Watch: &Watch{Task: 7, From: 3}},
+		{Release: &Watch{Task: TaskID(2, 9), From: 2}},
 		{Cancel: &Cancel{Task: 7, Reason: KindCanceled}},
 		{Done: &Done{Task: 1, Worker: 2, Result: EncodeHeld(Held{Holder: 2, Key: 1, Size: 1 << 20})}},
 	} {

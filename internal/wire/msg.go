@@ -71,6 +71,10 @@ type Up struct {
 	Watch  *Watch  `cbor:"2,keyasint,omitempty"`
 	Cancel *Cancel `cbor:"3,keyasint,omitempty"` // cancel a task the worker spawned
 	Done   *Done   `cbor:"4,keyasint,omitempty"` // a task worker 1 submitted has ended
+	// Release says that the worker dropped its handle of a task it spawned
+	// (Spawn.Task), which no other process can name: worker 1 may forget
+	// it.
+	Release *Watch `cbor:"5,keyasint,omitempty"`
 }
 
 // Spawn asks worker 1 to spawn a task for a task that runs on worker From.
@@ -235,7 +239,7 @@ func (o *Order) check() error {
 }
 
 func (u *Up) check() error {
-	if n := count(u.Spawn != nil, u.Watch != nil, u.Cancel != nil, u.Done != nil); n != 1 {
+	if n := count(u.Spawn != nil, u.Watch != nil, u.Cancel != nil, u.Done != nil, u.Release != nil); n != 1 {
 		return fmt.Errorf("a message must say one thing, not %d", n)
 	}
 	switch {
