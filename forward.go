@@ -88,6 +88,9 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 		if err != nil {
 			bad = fmt.Errorf("dagr: sending %s to worker 1: %w", name, err)
 		}
+		// The handles among args name their tasks in the spawn: they must
+		// not be garbage, and released (see releaseHome), before it went.
+		runtime.KeepAlive(args)
 		wait = &waitFor{id: id, a: a, cancel: true}
 		// A cancel of the spawning context reaches the task on worker 1
 		// even if the handle never runs.

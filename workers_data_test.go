@@ -354,3 +354,33 @@ func TestWorkersForgetDroppedHandles(t *testing.T) {
 		t.Fatalf("the task whose handle was sent away gave %d", got)
 	}
 }
+
+// TestWorkersRemoveProcOfADyingWorker: RemoveProc, waiting for a worker's
+// task to end, returns when the worker dies instead.
+func TestWorkersRemoveProcOfADyingWorker(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	pid := fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: 2}))
+	started := t.TempDir() + "/started"
+	if err := syscall.Mkfifo(started, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	held := dagr.Spawn(ctx, holdUntilCancelled, dagr.Options{Single: 2}, started)
+	f, err := os.Open(started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	removed := make(chan error, 1)
+	go func() { removed <- dagr.RemoveProc(ctx, 2) }()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-removed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("RemoveProc still waits 20s after its worker died")
+	}
+	if _, err := held.Fetch(ctx); err == nil || !strings.Contains(err.Error(), "exited while it ran") {
+		t.Fatalf("the task of the dead worker: %v", err)
+	}
+}

@@ -44,6 +44,7 @@ type Coordinator struct {
 	kept     map[weak.Pointer[Value]]int // the kept values of the Values here, by the worker that keeps each
 	idle     *sync.Cond                  // broadcast when a worker's load goes down
 	onRoom   func()                      // called when a worker has a processor free again (see OnRoom)
+	pinned   map[int]int                 // by worker: the calls under way whose arguments it keeps
 	nextTask uint64
 	closed   bool
 }
@@ -100,7 +101,7 @@ type Home interface {
 // makes the error of a task that failed on a worker.
 func NewCoordinator(reg *Registry, errOf func(worker int, e *wire.Error) error, values Values, home Home) *Coordinator {
 	c := &Coordinator{reg: reg, errOf: errOf, values: values, home: home, nextID: 2, workers: make(map[int]*workerProc),
-		calls: make(map[uint64]*pendingCall), kept: make(map[weak.Pointer[Value]]int)}
+		calls: make(map[uint64]*pendingCall), kept: make(map[weak.Pointer[Value]]int), pinned: make(map[int]int)}
 	c.idle = sync.NewCond(&c.mu)
 	return c
 }
@@ -271,9 +272,14 @@ func (c *Coordinator) watch(w *workerProc) {
 			delete(c.calls, id)
 		}
 	}
+	w.load = 0 // what it ran is lost: a RemoveProc that waits for it ends
+	c.idle.Broadcast()
 	c.mu.Unlock()
 	for _, pc := range lost {
-		pc.done <- &wire.Done{Worker: w.id, Err: &wire.Error{Msg: fmt.Sprintf("worker %d exited while it ran the task (%v)", w.id, w.exit), Origin: w.id}}
+		select {
+		case pc.done <- &wire.Done{Worker: w.id, Err: &wire.Error{Msg: fmt.Sprintf("worker %d exited while it ran the task (%v)", w.id, w.exit), Origin: w.id}}:
+		default: // its Done came first, and its call has it
+		}
 	}
 }
 
@@ -530,8 +536,11 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 		return nil, fmt.Errorf("dagr: %s is not registered (dagr.Register), so it runs only on worker 1", name)
 	}
 	// The Values among args stay reachable, and so kept on their workers,
-	// until the worker that runs the task has pulled them.
+	// until the worker that runs the task has pulled them; and the workers
+	// that keep them are not stopped meanwhile (see RemoveProc).
 	defer runtime.KeepAlive(args)
+	in := InputsOf(args)
+	defer c.pinHolders(in)()
 	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority}
 	for i, a := range args {
 		data, err := c.values.Encode(a)
@@ -553,7 +562,7 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 			return nil, fmt.Errorf("%w: worker %d is gone", sched.ErrNoProcessor, target.Workers[0])
 		}
 	} else {
-		if w, err = c.pickLocked(target, InputsOf(args), opts.TimeUtil); err != nil {
+		if w, err = c.pickLocked(target, in, opts.TimeUtil); err != nil {
 			c.mu.Unlock()
 			return nil, err
 		}
@@ -593,7 +602,7 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 		if !opts.GetResult {
 			return v, nil
 		}
-		if err := v.bring(ctx); err != nil {
+		if err := v.bring(ctx, true); err != nil {
 			return nil, fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
 		}
 		res, err := v.Get(ctx)
@@ -607,6 +616,35 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 			_ = conn.Publish(subject, data)
 		}
 		return nil, context.Cause(ctx)
+	}
+}
+
+// pinHolders counts a call under way in the pins of the workers that keep
+// its inputs, and returns what takes it out.
+func (c *Coordinator) pinHolders(in Inputs) (unpin func()) {
+	var holders []int
+	for _, x := range in {
+		if x.Worker != 1 && !slices.Contains(holders, x.Worker) {
+			holders = append(holders, x.Worker)
+		}
+	}
+	if len(holders) == 0 {
+		return func() {}
+	}
+	c.mu.Lock()
+	for _, h := range holders {
+		c.pinned[h]++
+	}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		for _, h := range holders {
+			if c.pinned[h]--; c.pinned[h] == 0 {
+				delete(c.pinned, h)
+			}
+		}
+		c.idle.Broadcast()
+		c.mu.Unlock()
 	}
 }
 
@@ -642,10 +680,16 @@ func (c *Coordinator) Unreserve(id int) { c.unreserve(id) }
 
 func (c *Coordinator) unreserve(id int) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	room := false
 	if w := c.workers[id]; w != nil {
 		w.load--
 		c.idle.Broadcast()
+		room = w.live && w.load < w.procs
+	}
+	onRoom := c.onRoom
+	c.mu.Unlock()
+	if room && onRoom != nil {
+		onRoom()
 	}
 }
 
@@ -749,10 +793,10 @@ func (c *Coordinator) RemoveProc(ctx context.Context, id int) error {
 		c.idle.Broadcast()
 		c.mu.Unlock()
 	})
+	defer stopWaiting()
 	for w.load > 0 && ctx.Err() == nil {
 		c.idle.Wait()
 	}
-	stopWaiting()
 	var keep []*Value
 	for wp, holder := range c.kept {
 		if v := wp.Value(); v != nil && holder == id {
@@ -762,11 +806,19 @@ func (c *Coordinator) RemoveProc(ctx context.Context, id int) error {
 	c.mu.Unlock()
 	for _, v := range keep {
 		// One that cannot come stays where it was: a Get of it then fails
-		// once the worker is gone, saying so.
-		if v.bring(ctx) != nil && ctx.Err() != nil {
+		// once the worker is gone, saying so. The worker keeps its copy
+		// until it exits, for the pulls already under way.
+		if v.bring(ctx, false) != nil && ctx.Err() != nil {
 			break
 		}
 	}
+	// Tasks sent to other workers before the values came here pull them
+	// from this worker: it stops once those tasks have ended.
+	c.mu.Lock()
+	for c.pinned[id] > 0 && ctx.Err() == nil {
+		c.idle.Wait()
+	}
+	c.mu.Unlock()
 	return c.stop(ctx, w, conn, subject)
 }
 

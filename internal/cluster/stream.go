@@ -135,7 +135,24 @@ func pullStream(ctx context.Context, addr string, token [sha256.Size]byte, key u
 		return err
 	}
 	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	// Deadlines are set before the cancel can come, and under mu, so that
+	// a cancel is never undone by a deadline set after it.
+	var mu sync.Mutex
+	canceled := false
+	deadline := func(t time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !canceled {
+			_ = c.SetDeadline(t)
+		}
+	}
+	deadline(time.Now().Add(streamTimeout))
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		canceled = true
+		_ = c.SetDeadline(time.Unix(1, 0))
+	})
 	defer stop()
 	var req [streamReqLen]byte
 	copy(req[:], streamMagic[:])
@@ -144,7 +161,6 @@ func pullStream(ctx context.Context, addr string, token [sha256.Size]byte, key u
 	binary.BigEndian.PutUint64(rest, key)
 	binary.BigEndian.PutUint64(rest[8:], uint64(off))
 	binary.BigEndian.PutUint64(rest[16:], uint64(len(out)))
-	_ = c.SetDeadline(time.Now().Add(streamTimeout))
 	if _, err := c.Write(req[:]); err != nil {
 		return streamFailed(ctx, err)
 	}
@@ -166,7 +182,7 @@ func pullStream(ctx context.Context, addr string, token [sha256.Size]byte, key u
 	}
 	for len(out) > 0 {
 		k := min(len(out), streamChunk)
-		_ = c.SetReadDeadline(time.Now().Add(streamTimeout))
+		deadline(time.Now().Add(streamTimeout))
 		if _, err := io.ReadFull(r, out[:k]); err != nil {
 			return streamFailed(ctx, err)
 		}

@@ -127,6 +127,16 @@ func (v *Value) Get(ctx context.Context) (any, error) {
 	worker, data := v.worker, v.data
 	v.mu.Unlock()
 	raw, owned, err := v.c.Materialize(ctx, data)
+	if err != nil && ctx.Err() == nil {
+		// Brought here meanwhile (RemoveProc): take the copy here.
+		v.mu.Lock()
+		now, moved := v.data, v.worker != worker
+		v.mu.Unlock()
+		if moved {
+			worker = 1
+			raw, owned, err = v.c.Materialize(ctx, now)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err
@@ -143,8 +153,9 @@ func (v *Value) Get(ctx context.Context) (any, error) {
 }
 
 // bring moves the value to worker 1 for good, if it is kept elsewhere: it
-// is pulled and stays here, and its worker may drop it.
-func (v *Value) bring(ctx context.Context) error {
+// is pulled and stays here. With release, its worker drops it at once;
+// otherwise when the Value is garbage, or the worker gone.
+func (v *Value) bring(ctx context.Context, release bool) error {
 	data := v.Encoding()
 	h, ok := wire.DecodeHeld(data)
 	if !ok || !h.Kept {
@@ -162,6 +173,8 @@ func (v *Value) bring(ctx context.Context) error {
 	delete(c.kept, weak.Make(v))
 	mv := c.mv
 	c.mu.Unlock()
-	mv.release(h)
+	if release {
+		mv.release(h)
+	}
 	return nil
 }
