@@ -2,7 +2,6 @@ package dagr_test
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -220,18 +219,10 @@ func TestWorkersIdleWorkersGetWork(t *testing.T) {
 	}
 
 	// Worker 2 busy too: the task waits, and goes there once it has room.
-	started := t.TempDir() + "/started"
-	if err := syscall.Mkfifo(started, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	started := fifos(t, "started")[0]
 	hold, stop := context.WithCancel(ctx)
 	held := dagr.Spawn(hold, holdUntilCancelled, dagr.Options{Single: 2}, started)
-	// Opening the FIFO returns once the task on worker 2 opened it too.
-	f, err := os.Open(started)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	awaitStarted(t, started)
 	waiting := dagr.Spawn(ctx, whereAmI)
 	stop()
 	if err := held.Wait(ctx); err != nil {
@@ -360,16 +351,9 @@ func TestWorkersForgetDroppedHandles(t *testing.T) {
 func TestWorkersRemoveProcOfADyingWorker(t *testing.T) {
 	ctx := withWorkers(t, 1)
 	pid := fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: 2}))
-	started := t.TempDir() + "/started"
-	if err := syscall.Mkfifo(started, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	started := fifos(t, "started")[0]
 	held := dagr.Spawn(ctx, holdUntilCancelled, dagr.Options{Single: 2}, started)
-	f, err := os.Open(started)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	awaitStarted(t, started)
 	removed := make(chan error, 1)
 	go func() { removed <- dagr.RemoveProc(ctx, 2) }()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {

@@ -396,6 +396,33 @@ func TestWorkersLargeValues(t *testing.T) {
 	}
 }
 
+// fifos makes a FIFO of each name in a directory of the test's, and
+// returns their paths.
+func fifos(t *testing.T, names ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for _, name := range names {
+		p := dir + "/" + name
+		if err := syscall.Mkfifo(p, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// awaitStarted returns once a task has opened the FIFO started (see
+// tellStarted).
+func awaitStarted(t *testing.T, started string) {
+	t.Helper()
+	f, err := os.Open(started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
 // tellStarted tells the test that a task runs by opening the FIFO started
 // for writing, which returns once the test opened it for reading.
 func tellStarted(started string) error {
@@ -428,21 +455,11 @@ func floatsWhenTold(started, proceed string, n int) ([]float64, error) {
 // worker 1 before the worker exits.
 func TestWorkersRemoveKeepsResults(t *testing.T) {
 	ctx := withWorkers(t, 1)
-	dir := t.TempDir()
-	started, proceed := dir+"/started", dir+"/proceed"
-	for _, p := range []string{started, proceed} {
-		if err := syscall.Mkfifo(p, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ps := fifos(t, "started", "proceed")
+	started, proceed := ps[0], ps[1]
 	const n = 1 << 18 // 2 MiB of float64s: pulled in pieces
 	v := dagr.Spawn(ctx, floatsWhenTold, dagr.Options{Single: 2}, started, proceed, n)
-	// Opening the FIFO returns once the task on worker 2 opened it too.
-	f, err := os.Open(started)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	awaitStarted(t, started)
 	removed := make(chan error, 1)
 	go func() { removed <- dagr.RemoveProc(ctx, 2) }()
 	g, err := os.OpenFile(proceed, os.O_WRONLY, 0)
@@ -544,23 +561,13 @@ func TestWorkersCancelFromWorker(t *testing.T) {
 func TestWorkersKilledWorkerFailsItsTask(t *testing.T) {
 	ctx := withWorkers(t, 1)
 	pid := fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: 2}))
-	dir := t.TempDir()
-	started, proceed := dir+"/started", dir+"/proceed"
-	for _, p := range []string{started, proceed} {
-		if err := syscall.Mkfifo(p, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	task := dagr.Spawn(ctx, floatsWhenTold, dagr.Options{Single: 2}, started, proceed, 1)
-	f, err := os.Open(started)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	ps := fifos(t, "started", "proceed")
+	task := dagr.Spawn(ctx, floatsWhenTold, dagr.Options{Single: 2}, ps[0], ps[1], 1)
+	awaitStarted(t, ps[0])
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_, err = task.Fetch(ctx)
+	_, err := task.Fetch(ctx)
 	if err == nil || !strings.Contains(err.Error(), "worker 2 exited while it ran the task") {
 		t.Fatalf("a task whose worker was killed: %v", err)
 	}
@@ -619,10 +626,7 @@ func spawnCancelled(ctx context.Context, started string) error {
 // not the worker's handle of it ever ran.
 func TestWorkersCancelReachesHomeTask(t *testing.T) {
 	ctx := withWorkers(t, 1)
-	started := t.TempDir() + "/started"
-	if err := syscall.Mkfifo(started, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	started := fifos(t, "started")[0]
 	fetch[any](t, ctx, dagr.Spawn(ctx, spawnCancelled, dagr.Options{Single: 2}, started))
 	select {
 	case err := <-homeEnded:
