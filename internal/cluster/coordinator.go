@@ -598,14 +598,20 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 		if sig.Results != call.ResultValue && sig.Results != call.ResultValueErr {
 			return nil, nil
 		}
-		v := c.newValue(w.id, sig.Type.Out(0), d.Result)
 		if !opts.GetResult {
-			return v, nil
+			return c.newValue(w.id, sig.Type.Out(0), d.Result), nil
 		}
-		if err := v.bring(ctx, true); err != nil {
+		// Here at once, decoded in place when it was pulled; the worker
+		// drops its copy.
+		raw, owned, err := c.Materialize(ctx, d.Result)
+		c.mu.Lock()
+		mv := c.mv
+		c.mu.Unlock()
+		mv.discard(d.Result)
+		if err != nil {
 			return nil, fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
 		}
-		res, err := v.Get(ctx)
+		res, err := c.values.Decode(raw, sig.Type.Out(0), owned)
 		if err != nil {
 			return nil, fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
 		}
@@ -808,7 +814,7 @@ func (c *Coordinator) RemoveProc(ctx context.Context, id int) error {
 		// One that cannot come stays where it was: a Get of it then fails
 		// once the worker is gone, saying so. The worker keeps its copy
 		// until it exits, for the pulls already under way.
-		if v.bring(ctx, false) != nil && ctx.Err() != nil {
+		if v.bring(ctx) != nil && ctx.Err() != nil {
 			break
 		}
 	}

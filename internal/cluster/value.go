@@ -153,12 +153,11 @@ func (v *Value) Get(ctx context.Context) (any, error) {
 }
 
 // bring moves the value to worker 1 for good, if it is kept elsewhere: it
-// is pulled and stays here. With release, its worker drops it at once;
-// otherwise when the Value is garbage, or the worker gone.
-func (v *Value) bring(ctx context.Context, release bool) error {
+// is pulled and stays here. Its worker keeps its copy for the pulls under
+// way, until the Value is garbage or the worker gone (see RemoveProc).
+func (v *Value) bring(ctx context.Context) error {
 	data := v.Encoding()
-	h, ok := wire.DecodeHeld(data)
-	if !ok || !h.Kept {
+	if h, ok := wire.DecodeHeld(data); !ok || !h.Kept {
 		return nil
 	}
 	raw, _, err := v.c.Materialize(ctx, data)
@@ -171,10 +170,6 @@ func (v *Value) bring(ctx context.Context, release bool) error {
 	c := v.c
 	c.mu.Lock()
 	delete(c.kept, weak.Make(v))
-	mv := c.mv
 	c.mu.Unlock()
-	if release {
-		mv.release(h)
-	}
 	return nil
 }
