@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
-	"time"
 
 	"github.com/dagr/dagr/internal/call"
 	"github.com/dagr/dagr/internal/cluster"
@@ -106,7 +105,7 @@ func describe(t *cluster.Target) string {
 // that worker and would take longer to come here than the task to go
 // there (see cluster.Inputs). Then it gives its processor here back. And
 // while it waits for room here, a worker whose processor becomes free
-// takes it (sched.Spill, see spillToWorkers). Only registered functions
+// takes it (sched.Spill, see spillIfRoom). Only registered functions
 // go. getResult is Options.GetResult.
 func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec {
 	if _, ok := registry.Registered(f); !ok {
@@ -126,8 +125,9 @@ func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec 
 		if sched.Spilled(ctx) && !moved.Load() {
 			// A worker had room while the task waited for some here.
 			moved.Store(true)
-			if w, _, ok := cl.Reserve(cluster.InputsOf(args)); ok {
-				return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true}, opts, fn, sig, args)
+			in := cluster.InputsOf(args)
+			if w, _, ok := cl.Reserve(in); ok {
+				return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
 			}
 		}
 		if moved.Load() {
@@ -137,18 +137,13 @@ func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec 
 		backlog := s.eng.Backlog()
 		if backlog || hasRemote(args) {
 			in := cluster.InputsOf(args)
-			// Here, the task starts now unless others wait, and its remote
-			// inputs must come.
-			here := in.MoveTime(1)
-			if backlog {
-				here += max(opts.TimeUtil, defaultTaskTime)
-			}
-			if here > cluster.MoveCost {
+			// Starting elsewhere costs MoveCost at least.
+			if here := cluster.HereCost(in, backlog, opts.TimeUtil); here > cluster.MoveCost {
 				if w, there, ok := cl.Reserve(in); ok {
 					if there < here {
 						moved.Store(true)
 						sched.GiveUpShare(ctx)
-						return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true}, opts, fn, sig, args)
+						return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
 					}
 					cl.Unreserve(w)
 				}
@@ -162,10 +157,6 @@ func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec 
 	return &own
 }
 
-// defaultTaskTime is how long a task is taken to wait behind the tasks
-// queued here, when its options do not say (Options.TimeUtil).
-const defaultTaskTime = time.Millisecond
-
 // hasRemote reports whether any of args is a remote value.
 func hasRemote(args []any) bool {
 	for _, a := range args {
@@ -176,16 +167,9 @@ func hasRemote(args []any) bool {
 	return false
 }
 
-// spillToWorkers is called when a processor of a worker becomes free: the
-// first spread task that waits for room here, if any, goes there.
-func (s *Scheduler) spillToWorkers() {
-	if s.eng.Backlog() {
-		s.eng.Spill()
-	}
-}
-
 // spillIfRoom is called when a spread task is queued here: if a worker has
-// a free processor, the first spread task that waits goes there.
+// a free processor, the first spread task that waits goes there. When a
+// worker's processor becomes free, the coordinator spills one at once.
 func (s *Scheduler) spillIfRoom() {
 	if cl := s.cluster(); cl != nil && cl.HasRoom() {
 		s.eng.Spill()

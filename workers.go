@@ -72,7 +72,7 @@ func (s *Scheduler) AddProcs(ctx context.Context, n int) ([]int, error) {
 	if cl == nil {
 		cl = cluster.NewCoordinator(&registry, workerError, values{s}, home{s})
 		s.eng.SetResolve(resolveRemote)
-		cl.OnRoom(s.spillToWorkers)
+		cl.OnRoom(func() { s.eng.Spill() })
 		s.eng.OnSpillable(s.spillIfRoom)
 		s.cl.Store(cl)
 	}

@@ -170,11 +170,17 @@ func (s *Sig) Accepts(fn any, name string, i int, v any, from uint64) error {
 // known, as for a value that lives on another process: an interface type
 // is accepted, since the value's own type is not known yet.
 func (s *Sig) AcceptsType(fn any, name string, i int, t reflect.Type) error {
-	p := s.Param(i)
-	if t == p || t.AssignableTo(p) || t.Kind() == reflect.Interface {
+	if s.FitsType(i, t) {
 		return nil
 	}
-	return fmt.Errorf("dagr: argument %d of %s: the value has type %v, but the parameter is %v", i+1, nameOf(fn, name), t, p)
+	return fmt.Errorf("dagr: argument %d of %s: the value has type %v, but the parameter is %v", i+1, nameOf(fn, name), t, s.Param(i))
+}
+
+// FitsType reports whether AcceptsType would accept t, without making an
+// error.
+func (s *Sig) FitsType(i int, t reflect.Type) bool {
+	p := s.Param(i)
+	return t == p || t.AssignableTo(p) || t.Kind() == reflect.Interface
 }
 
 // Fits reports whether Accepts would accept v, without making an error.

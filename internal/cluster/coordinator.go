@@ -499,6 +499,9 @@ type Target struct {
 	// Reserved says that Workers[0] was chosen by Reserve, which counted
 	// the task in its load already.
 	Reserved bool
+	// Inputs is where the task's arguments are, when the caller worked it
+	// out already (InputsOf); else Call does.
+	Inputs Inputs
 }
 
 // Options are the options of a task that travel with it, and GetResult.
@@ -539,7 +542,10 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	// until the worker that runs the task has pulled them; and the workers
 	// that keep them are not stopped meanwhile (see RemoveProc).
 	defer runtime.KeepAlive(args)
-	in := InputsOf(args)
+	in := target.Inputs
+	if in == nil {
+		in = InputsOf(args)
+	}
 	defer c.pinHolders(in)()
 	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority}
 	for i, a := range args {

@@ -63,6 +63,18 @@ func (in Inputs) MoveTime(w int) time.Duration {
 	return time.Duration(in.Away(w)) * MoveByteCost
 }
 
+// HereCost is how long a task with inputs in takes to start on worker 1,
+// on a processor that it holds: the moving of its inputs there, and, when
+// other tasks wait for room there (waiting), one task's time (timeUtil, or
+// defaultTaskTime), which is what sending it elsewhere would save them.
+func HereCost(in Inputs, waiting bool, timeUtil time.Duration) time.Duration {
+	cost := in.MoveTime(1)
+	if waiting {
+		cost += max(timeUtil, defaultTaskTime)
+	}
+	return cost
+}
+
 // startCost is how long a task with inputs in would take to start on w:
 // the tasks queued there beyond its processors, each taken to run for
 // timeUtil (or defaultTaskTime), and the moving of its inputs.

@@ -70,7 +70,7 @@ func newMover(id int, conn *natstransport.Conn, subj subjects, creds natstranspo
 		return nil, err
 	}
 	// A process that cannot listen serves its values over NATS only.
-	m.streams, _ = listenStreams(id, streamHost(creds), m.token, m.lookup)
+	m.streams, _ = listenStreams(streamHost(creds), m.token, m.span)
 	return m, nil
 }
 
@@ -89,12 +89,21 @@ func streamHost(creds natstransport.Credentials) string {
 	return ""
 }
 
-// lookup returns the encoding of a held value.
-func (m *mover) lookup(key uint64) (encoding, bool) {
+// span returns the bytes [off, off+n) of held value key's encoding, as
+// views of its parts, cut short at its end; or why it cannot. Pieces over
+// NATS and streams are served from it.
+func (m *mover) span(key uint64, off, n int64) ([][]byte, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	h, ok := m.held[key]
-	return h.data, ok
+	m.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("worker %d holds no value %d", m.id, key)
+	}
+	size := h.data.size()
+	if off < 0 || n < 0 || off > size {
+		return nil, fmt.Errorf("value %d has %d bytes, not %d from %d", key, size, n, off)
+	}
+	return h.data.span(off, min(n, size-off)), nil
 }
 
 // close stops serving streams.
@@ -230,19 +239,12 @@ func (m *mover) serve(msg natstransport.Msg) {
 		reply(nil, "")
 		return
 	}
-	m.mu.Lock()
-	h, ok := m.held[p.Key]
-	data := h.data
-	m.mu.Unlock()
-	size := data.size()
-	switch {
-	case !ok:
-		reply(nil, fmt.Sprintf("worker %d holds no value %d", m.id, p.Key))
-	case p.Offset < 0 || p.Len < 0 || p.Offset > size:
-		reply(nil, fmt.Sprintf("value %d has %d bytes, not %d from %d", p.Key, size, p.Len, p.Offset))
-	default:
-		reply(data.span(p.Offset, min(size-p.Offset, int64(p.Len))), "")
+	piece, err := m.span(p.Key, p.Offset, int64(p.Len))
+	if err != nil {
+		reply(nil, err.Error())
+		return
 	}
+	reply(piece, "")
 }
 
 // materialize returns the encoding of the value data stands for: data

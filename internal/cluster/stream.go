@@ -43,20 +43,20 @@ func streamToken(secret string) [sha256.Size]byte {
 
 // streamer serves the values that a process holds over TCP.
 type streamer struct {
-	id    int // the worker whose values it serves
 	ln    net.Listener
 	token [sha256.Size]byte
-	get   func(key uint64) (encoding, bool)
+	span  func(key uint64, off, n int64) ([][]byte, error) // see mover.span
 	wg    sync.WaitGroup
 }
 
-// listenStreams starts serving the values that get finds, on host.
-func listenStreams(id int, host string, token [sha256.Size]byte, get func(uint64) (encoding, bool)) (*streamer, error) {
+// listenStreams starts serving, on host, the spans of values that span
+// finds.
+func listenStreams(host string, token [sha256.Size]byte, span func(key uint64, off, n int64) ([][]byte, error)) (*streamer, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return nil, fmt.Errorf("dagr: listening for value streams: %w", err)
 	}
-	s := &streamer{id: id, ln: ln, token: token, get: get}
+	s := &streamer{ln: ln, token: token, span: span}
 	s.wg.Go(s.accept)
 	return s, nil
 }
@@ -97,24 +97,19 @@ func (s *streamer) serve(c net.Conn) {
 	key := binary.BigEndian.Uint64(rest)
 	off := int64(binary.BigEndian.Uint64(rest[8:]))
 	n := int64(binary.BigEndian.Uint64(rest[16:]))
-	data, ok := s.get(key)
-	size := data.size()
-	var problem string
-	switch {
-	case !ok:
-		problem = fmt.Sprintf("worker %d holds no value %d", s.id, key)
-	case off < 0 || n < 0 || off > size || n > size-off:
-		problem = fmt.Sprintf("value %d has %d bytes, not %d from %d", key, size, n, off)
+	parts, err := s.span(key, off, n)
+	if err == nil && encoding(parts).size() != n {
+		err = fmt.Errorf("value %d ends before %d bytes from %d", key, n, off)
 	}
-	if problem != "" {
-		msg := []byte(problem)
+	if err != nil {
+		msg := []byte(err.Error())
 		_, _ = c.Write(append([]byte{streamErr, byte(len(msg) >> 8), byte(len(msg))}, msg...))
 		return
 	}
 	if _, err := c.Write([]byte{streamOK}); err != nil {
 		return
 	}
-	for _, part := range data.span(off, n) {
+	for _, part := range parts {
 		for len(part) > 0 {
 			k := min(len(part), streamChunk)
 			_ = c.SetWriteDeadline(time.Now().Add(streamTimeout))

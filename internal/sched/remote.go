@@ -32,11 +32,7 @@ func (s *Scheduler) SetResolve(resolve func(context.Context, Remote) (any, error
 // which case the value's own type is checked once it is here.
 func fitsRemote(sig *call.Sig, i int, v any) bool {
 	r, ok := v.(Remote)
-	if !ok {
-		return false
-	}
-	t := r.RemoteType()
-	return t.AssignableTo(sig.Param(i)) || t.Kind() == reflect.Interface
+	return ok && sig.FitsType(i, r.RemoteType())
 }
 
 // ResolveArgs replaces the Remote values among args, the arguments of fn
