@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"github.com/dagr/dagr/internal/call"
@@ -80,8 +79,10 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 	var wait *waitFor
 	if bad == nil {
 		// Only now that the spawn goes: large arguments stay here until
-		// worker 1 pulls them.
+		// worker 1 pulls them. The references in them hold their tasks
+		// until this one ends (see home).
 		for i, data := range sp.Args {
+			sp.Refs = append(sp.Refs, wire.RefsIn(data)...)
 			sp.Args[i] = thisWorker.Offload(data)
 		}
 		a, err := thisWorker.SpawnHome(sp)
@@ -100,42 +101,15 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 	t := new(Task)
 	s.handle(t, ctx, id, f, sig, o.Name, wait, bad)
 	if bad == nil {
-		// Once t is garbage, worker 1 may forget the task, unless its
-		// reference left this process in a value (escaped).
-		esc := new(atomic.Bool)
-		spawnedHere.Store(id, esc)
-		runtime.AddCleanup(t, releaseHome, spawnedRef{id, esc})
+		// Once t is garbage, its hold on worker 1 ends.
+		runtime.AddCleanup(t, releaseHome, id)
 	}
 	return t, true
 }
 
-// spawnedHere holds, on a worker, whether the reference of each task it
-// spawned on worker 1, and still holds a handle of, went into a value
-// (see escaped), by id.
-var spawnedHere sync.Map // uint64 -> *atomic.Bool
-
-type spawnedRef struct {
-	id      uint64
-	escaped *atomic.Bool
-}
-
-// escaped notes that the reference of task id went into a value: another
-// process may name the task from now on, so worker 1 keeps it.
-func escaped(id uint64) {
-	if e, ok := spawnedHere.Load(id); ok {
-		e.(*atomic.Bool).Store(true)
-	}
-}
-
-// releaseHome runs when the handle of a task that this worker spawned is
-// garbage: nothing here names the task any more, and if nothing elsewhere
-// can, worker 1 forgets it.
-func releaseHome(r spawnedRef) {
-	spawnedHere.Delete(r.id)
-	if !r.escaped.Load() {
-		thisWorker.Release(r.id)
-	}
-}
+// releaseHome runs when a handle of task id, which lives on worker 1, is
+// garbage: its hold there ends (see home).
+func releaseHome(id uint64) { thisWorker.Release(id) }
 
 // waitFor is what a handle of a task on worker 1 waits for.
 type waitFor struct {
@@ -191,6 +165,9 @@ func refHandle(t *Task, id uint64) {
 	}
 	sig, _ := call.Analyze(awaitRemote)
 	s.handle(t, context.Background(), id, awaitRemote, sig, fmt.Sprintf("task %d", id), &waitFor{id: id, a: a}, err)
+	if err == nil {
+		runtime.AddCleanup(t, releaseHome, id)
+	}
 }
 
 // awaitRemote is the function of a handle of a task that another process

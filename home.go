@@ -13,38 +13,115 @@ import (
 // The tasks that tasks on workers spawn live on worker 1, where the DAG
 // is, under the id their worker chose; they run where their options and
 // the scheduler place them. So does every task that another process holds
-// a handle of. refs keeps them, by id: a task that a worker spawned until
-// that worker drops its handle, if no other process can name the task by
-// then (see Release); a task whose reference worker 1 sent elsewhere, for
-// the run's life.
+// a handle of. refs keeps them, by id, for as long as another process may
+// name them: each entry counts its holds, and goes at none.
+//
+// A hold is one of:
+//   - a worker's handle of the task: the one it spawned (Spawn), or one
+//     that a value brought it (Watch); the worker's Release ends it once
+//     the handle is garbage;
+//   - a value that holds a reference to the task, for as long as another
+//     process may decode it: one that worker 1 encoded (Task.MarshalCBOR
+//     takes the hold), in a task's arguments until the task ends on its
+//     worker, or in a result sent to a worker until the entry of the task
+//     whose result it is goes; one that a worker encoded (it lists the
+//     references, wire.Done.Refs and wire.Spawn.Refs), until the
+//     cluster.Value that stands for it is garbage, or the task whose
+//     arguments it is ends.
+//
+// Everything a worker sends worker 1 comes in order (wire.Up): a worker
+// that decodes a value sends its Watch before the end of the task that
+// took the value, and before the Release of the handle whose result it
+// was, so a value's hold ends only after the holds of the handles made
+// from it began.
 //
 // home is worker 1's side of them: cluster.Home.
 type home struct{ s *Scheduler }
 
 // ref is a task that other processes may name.
 type ref struct {
-	t *Task
-	// sent says that worker 1 sent a reference to it (Task.MarshalCBOR):
-	// any process may name it, for as long as the run lasts.
-	sent bool
+	t     *Task
+	holds int
+	// carries are the references in the results of t that worker 1 sent
+	// to workers: held until this entry goes.
+	carries []uint64
 }
 
-// addRef keeps t for other processes to name; sent says that worker 1
-// sends a reference to it.
-func (s *Scheduler) addRef(id uint64, t *Task, sent bool) {
+// hold adds a hold of t, which is task id, keeping t for other processes
+// to name.
+func (s *Scheduler) hold(id uint64, t *Task) {
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
 	if s.refs == nil {
-		s.refs = make(map[uint64]ref)
+		s.refs = make(map[uint64]*ref)
 	}
 	r := s.refs[id]
-	s.refs[id] = ref{t: t, sent: sent || r.sent}
+	if r == nil {
+		r = &ref{t: t}
+		s.refs[id] = r
+	}
+	r.holds++
+}
+
+// Pin adds a hold of each task of ids that worker 1 knows.
+func (h home) Pin(ids []uint64) {
+	if len(ids) == 0 {
+		return
+	}
+	s := h.s
+	s.clMu.Lock()
+	defer s.clMu.Unlock()
+	for _, id := range ids {
+		if r := s.refs[id]; r != nil {
+			r.holds++
+		}
+	}
+}
+
+// Unpin ends a hold of each task of ids, and forgets those that no other
+// process may name any more, with what their results held.
+func (h home) Unpin(ids []uint64) {
+	s := h.s
+	for len(ids) > 0 {
+		var freed []uint64
+		s.clMu.Lock()
+		for _, id := range ids {
+			r := s.refs[id]
+			if r == nil {
+				continue
+			}
+			if r.holds--; r.holds <= 0 {
+				delete(s.refs, id)
+				freed = append(freed, r.carries...)
+			}
+		}
+		s.clMu.Unlock()
+		ids = freed
+	}
+}
+
+// carry adds refs, the references in a result of task id that worker 1
+// sends to a worker, to what id's entry holds; it reports false, holding
+// nothing, when the entry is gone: no worker names the task any more, so
+// none decodes the result.
+func (s *Scheduler) carry(id uint64, refs []uint64) bool {
+	s.clMu.Lock()
+	defer s.clMu.Unlock()
+	r := s.refs[id]
+	if r == nil {
+		return false
+	}
+	r.carries = append(r.carries, refs...)
+	return true
 }
 
 func (s *Scheduler) ref(id uint64) *Task {
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
-	return s.refs[id].t
+	if r := s.refs[id]; r != nil {
+		return r.t
+	}
+	return nil
 }
 
 // refCount is the number of tasks that other processes may name.
@@ -54,28 +131,22 @@ func (s *Scheduler) refCount() int {
 	return len(s.refs)
 }
 
-// Release forgets task id, which worker spawned and whose only handle it
-// dropped, unless worker 1 sent a reference to it since: then another
-// process may still name it.
-func (h home) Release(id uint64, worker int) {
-	s := h.s
-	s.clMu.Lock()
-	defer s.clMu.Unlock()
-	if r, ok := s.refs[id]; ok && !r.sent && int(id>>48) == worker {
-		delete(s.refs, id)
-	}
-}
+// Release ends the hold of a handle of task id that worker dropped.
+func (h home) Release(id uint64, worker int) { h.Unpin([]uint64{id}) }
 
 // Spawn spawns a task for a task on worker sp.From, and sends it the
 // task's end.
 func (h home) Spawn(sp *wire.Spawn) {
 	s := h.s
+	// The references in its arguments hold until it ends: by then they
+	// are decoded, the large ones too.
+	h.Pin(sp.Refs)
 	t, err := h.spawn(sp)
 	if err != nil {
 		t = s.spawn(context.Background(), sp.Task, failWith, Options{Name: sp.Func}, err)
 	}
-	s.addRef(sp.Task, t, false)
-	h.Watch(sp.Task, sp.From)
+	s.hold(sp.Task, t)
+	h.watch(sp.Task, sp.From, sp.Refs)
 }
 
 // failWith is the function of a task that a worker asked for in vain.
@@ -139,17 +210,29 @@ func (s *Scheduler) pullArg(raw []byte, t reflect.Type) func(context.Context) (a
 	}
 }
 
-// Watch sends worker the end of task id once it ends.
+// Watch adds a hold of task id for a handle on worker, which a value
+// brought it, and sends worker the task's end once it ends.
 func (h home) Watch(id uint64, worker int) {
+	if t := h.s.ref(id); t != nil {
+		h.s.hold(id, t)
+	}
+	h.watch(id, worker, nil)
+}
+
+// watch sends worker the end of task id once it ends, then ends the holds
+// of pinned.
+func (h home) watch(id uint64, worker int, pinned []uint64) {
 	s := h.s
 	cl := s.cluster()
 	t := s.ref(id)
 	if t == nil {
+		h.Unpin(pinned)
 		cl.SendResult(worker, &wire.Result{Task: id, Err: &wire.Error{Msg: fmt.Sprintf("dagr: worker 1 knows no task %d", id), Origin: 1}})
 		return
 	}
 	go func() {
 		<-t.node.Done()
+		h.Unpin(pinned)
 		r := &wire.Result{Task: id, Func: call.Name(t.node.Fn())}
 		v, f := t.node.Outcome()
 		if f != nil {
@@ -158,6 +241,13 @@ func (h home) Watch(id uint64, worker int) {
 			r.Err = &wire.Error{Msg: fmt.Sprintf("dagr: the result of task %d (%s): %v", id, t.node.Name(), err)}
 		} else {
 			r.Result = data
+			if _, remote := v.(*cluster.Value); !remote {
+				// Encoded here: its references hold (Task.MarshalCBOR)
+				// as long as a worker may name the task.
+				if refs := wire.RefsIn(data); len(refs) > 0 && !s.carry(id, refs) {
+					h.Unpin(refs)
+				}
+			}
 		}
 		cl.SendResult(worker, r)
 	}()

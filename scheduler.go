@@ -50,7 +50,7 @@ type Scheduler struct {
 
 	cl   atomic.Pointer[cluster.Coordinator] // the worker processes, from the first AddProcs on
 	clMu sync.Mutex                          // guards the making of cl, and refs
-	refs map[uint64]ref                      // the tasks other processes may name (see home)
+	refs map[uint64]*ref                     // the tasks other processes may name (see home)
 }
 
 // New starts a scheduler. Nothing runs until a task is spawned on it.

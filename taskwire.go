@@ -40,11 +40,10 @@ func (t *Task) MarshalCBOR() ([]byte, error) {
 		if owner == nil || owner.cluster() == nil {
 			return nil, fmt.Errorf("dagr: task %d (%s) belongs to a scheduler without workers", id, t.node.Name())
 		}
-		owner.addRef(id, t, true)
+		// The value holds the task until whoever sent it lets go (see home).
+		owner.hold(id, t)
 	} else if id = t.node.Ref(); id == 0 {
 		return nil, fmt.Errorf("dagr: task %d (%s) runs on worker %d only (its function is not registered), so it cannot be sent to another worker", t.node.ID(), t.node.Name(), MyID())
-	} else {
-		escaped(id)
 	}
 	return wire.EncodeRef(id), nil
 }

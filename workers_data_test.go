@@ -2,9 +2,11 @@ package dagr_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -14,7 +16,7 @@ import (
 
 // The functions of the tests of where results live.
 func init() {
-	dagr.Register(keptHere, sumWhere, holdUntilCancelled, sumOfSpawned, collectGarbage, fetchTask)
+	dagr.Register(keptHere, sumWhere, holdUntilCancelled, sumOfSpawned, collectGarbage, fetchTask, fetchNested, fetchAfterGC, fetchHandleAfterGC)
 }
 
 // Kept is what a worker keeps for the run: task results too large for a
@@ -316,7 +318,7 @@ func fetchTask(ctx context.Context, t *dagr.Task) (int, error) { return dagr.Fet
 // TestWorkersForgetDroppedHandles: worker 1 forgets the tasks that a
 // worker spawned once the worker dropped their handles, but keeps one
 // whose handle the worker sent away in a value, which another worker then
-// fetches.
+// fetches, until nothing holds that value or a handle made from it.
 func TestWorkersForgetDroppedHandles(t *testing.T) {
 	ctx := withWorkers(t, 2)
 	const n = 200
@@ -344,6 +346,68 @@ func TestWorkersForgetDroppedHandles(t *testing.T) {
 	if got := fetch[int](t, ctx, dagr.Spawn(ctx, fetchTask, dagr.Options{Single: 3}, sent)); got != 42 {
 		t.Fatalf("the task whose handle was sent away gave %d", got)
 	}
+	sent = nil
+	awaitNoRefs(t, ctx, "a task whose handle went into a result, once that result and every handle made from it are dropped", 2, 3)
+}
+
+// awaitNoRefs collects garbage here and on workers until worker 1 keeps
+// no task for other processes, and fails the test if that takes 20s.
+func awaitNoRefs(t *testing.T, ctx context.Context, what string, workers ...int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		collectGarbage()
+		if dagr.RefsHere(ctx) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: worker 1 still keeps %d tasks for workers after 20s", what, dagr.RefsHere(ctx))
+		}
+		for _, w := range workers {
+			fetch[any](t, ctx, dagr.Spawn(ctx, collectGarbage, dagr.Options{Single: w}))
+		}
+	}
+}
+
+// fetchNested spawns spawnAdd on worker 1 and fetches the task that its
+// result names: a handle that worker 1 encoded in a result.
+func fetchNested(ctx context.Context) (int, error) {
+	h, err := dagr.Fetch[*dagr.Task](ctx, dagr.Spawn(ctx, spawnAdd, dagr.Options{Single: 1}, 40, 2))
+	if err != nil {
+		return 0, err
+	}
+	return dagr.Fetch[int](ctx, h)
+}
+
+// TestWorkersForgetHandlesSentInValues: a handle of a task of worker 1
+// that worker 1 sends in a task's arguments, or in a result, is held for
+// as long as a worker may decode it or holds a handle made from it, and
+// no longer.
+func TestWorkersForgetHandlesSentInValues(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	// In arguments: the handle arrives on worker 2 inside a value.
+	x := dagr.Spawn(ctx, add, 20, 22)
+	got := fetch[Place](t, ctx, dagr.Spawn(ctx, fetchHandle, dagr.Options{Single: 2}, Handle{T: x}))
+	if got.Worker != 2 || got.Proc != "42" {
+		t.Fatalf("the handle sent in a value: %+v, want worker 2 and 42", got)
+	}
+	awaitNoRefs(t, ctx, "a task of worker 1 sent in arguments", 2)
+	// In a result: a task that worker 2 spawned runs on worker 1, and
+	// returns a handle; worker 2 fetches what it names.
+	if got := fetch[int](t, ctx, dagr.Spawn(ctx, fetchNested, dagr.Options{Single: 2})); got != 42 {
+		t.Fatalf("the task named in a result of worker 1 gave %d", got)
+	}
+	awaitNoRefs(t, ctx, "a task of worker 1 sent in a result", 2)
+	// The same handle sent twice, to two workers at once, and kept by one
+	// of them in the result of its task.
+	y := dagr.Spawn(ctx, add, 1, 2)
+	a := dagr.Spawn(ctx, fetchHandle, dagr.Options{Single: 2}, Handle{T: y})
+	b := dagr.Spawn(ctx, fetchHandle, dagr.Options{Single: 3}, Handle{T: y})
+	if pa, pb := fetch[Place](t, ctx, a), fetch[Place](t, ctx, b); pa.Proc != "3" || pb.Proc != "3" {
+		t.Fatalf("the handle sent twice: %+v, %+v", pa, pb)
+	}
+	a, b = nil, nil
+	awaitNoRefs(t, ctx, "a task sent to two workers", 2, 3)
 }
 
 // TestWorkersRemoveProcOfADyingWorker: RemoveProc, waiting for a worker's
@@ -367,4 +431,74 @@ func TestWorkersRemoveProcOfADyingWorker(t *testing.T) {
 	if _, err := held.Fetch(ctx); err == nil || !strings.Contains(err.Error(), "exited while it ran") {
 		t.Fatalf("the task of the dead worker: %v", err)
 	}
+}
+
+// fetchAfterGC collects garbage, so that the handles this worker dropped
+// end their holds, then fetches t.
+func fetchAfterGC(ctx context.Context, t *dagr.Task) (int, error) {
+	runtime.GC()
+	return dagr.Fetch[int](ctx, t)
+}
+
+// fetchHandleAfterGC is fetchAfterGC of the task that h carries.
+func fetchHandleAfterGC(ctx context.Context, h Handle) (int, error) { return fetchAfterGC(ctx, h.T) }
+
+// TestWorkersHandlesInValuesUnderGC: handles in values travel between
+// worker 1 and two workers, many at once, while every process collects
+// garbage and so ends holds all the time; every value still finds its
+// task, and at the end worker 1 keeps none.
+func TestWorkersHandlesInValuesUnderGC(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	stop := make(chan struct{})
+	gcDone := make(chan struct{})
+	go func() {
+		defer close(gcDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 12 {
+				k := g*100 + i
+				var want int
+				var task *dagr.Task
+				switch i % 3 {
+				case 0: // a worker's task returns a handle; the other worker fetches it
+					sent := dagr.Spawn(ctx, spawnAdd, dagr.Options{Single: 2 + i%2}, k, 1)
+					task, want = dagr.Spawn(ctx, fetchAfterGC, dagr.Options{Single: 3 - i%2}, sent), k+1
+				case 1: // worker 1 sends a handle of its own task in a value
+					x := dagr.Spawn(ctx, add, k, 2)
+					task, want = dagr.Spawn(ctx, fetchHandleAfterGC, dagr.Options{Single: 2 + i%2}, Handle{T: x}), k+2
+				case 2: // worker 1 sends a handle in a result
+					task, want = dagr.Spawn(ctx, fetchNested, dagr.Options{Single: 2 + i%2}), 42
+				}
+				got, err := dagr.Fetch[int](ctx, task)
+				if err == nil && got != want {
+					err = fmt.Errorf("round %d: got %d, want %d", k, got, want)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-gcDone
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	awaitNoRefs(t, ctx, "handles in values under GC", 2, 3)
 }

@@ -92,9 +92,12 @@ type Home interface {
 	Spawn(s *wire.Spawn)           // spawn it; its Result goes to s.From (see SendResult)
 	Watch(task uint64, worker int) // send worker the task's Result once it ends
 	Cancel(task uint64, err error) // cancel a task a worker spawned
-	// Release forgets a task that worker spawned, whose handle it dropped
-	// before any other process could name the task.
+	// Release ends the hold of a handle of task that worker dropped.
 	Release(task uint64, worker int)
+	// Pin adds a hold of each task of ids, which a value that another
+	// process may decode names; Unpin ends one.
+	Pin(ids []uint64)
+	Unpin(ids []uint64)
 }
 
 // NewCoordinator returns a coordinator for the functions of reg; errOf
@@ -458,6 +461,9 @@ func (c *Coordinator) SendResult(worker int, r *wire.Result) {
 
 // onDone hands a task's outcome to the call waiting for it.
 func (c *Coordinator) onDone(d *wire.Done) {
+	// Before the worker's next message, which may end the holds of the
+	// handles whose references its result holds.
+	c.home.Pin(d.Refs)
 	c.mu.Lock()
 	pc := c.calls[d.Task]
 	if pc != nil && pc.worker == d.Worker {
@@ -471,6 +477,7 @@ func (c *Coordinator) onDone(d *wire.Done) {
 	c.mu.Unlock()
 	if pc == nil {
 		mv.discard(d.Result) // a cancelled call's: nobody will pull it
+		c.home.Unpin(d.Refs)
 	}
 }
 
@@ -548,8 +555,13 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	}
 	defer c.pinHolders(in)()
 	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority}
+	var refs []uint64 // in the arguments encoded here, which hold them until the call ends
+	defer func() { c.home.Unpin(refs) }()
 	for i, a := range args {
 		data, err := c.values.Encode(a)
+		if _, remote := a.(*Value); !remote {
+			refs = append(refs, wire.RefsIn(data)...)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("dagr: argument %d of %s: %w", i+1, name, err)
 		}
@@ -605,8 +617,10 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 			return nil, nil
 		}
 		if !opts.GetResult {
-			return c.newValue(w.id, sig.Type.Out(0), d.Result), nil
+			return c.newValue(w.id, sig.Type.Out(0), d.Result, d.Refs), nil
 		}
+		// Decoded below: its references hold until then.
+		defer c.home.Unpin(d.Refs)
 		// Here at once, decoded in place when it was pulled; the worker
 		// drops its copy.
 		raw, owned, err := c.Materialize(ctx, d.Result)
@@ -624,6 +638,11 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 		return res, nil
 	case <-ctx.Done():
 		c.forget(sub.Task)
+		select {
+		case d := <-pc.done: // ended meanwhile: nobody decodes its result
+			c.home.Unpin(d.Refs)
+		default:
+		}
 		if data, err := wire.Encode(wire.Order{Cancel: &wire.Cancel{Task: sub.Task, Reason: reasonOf(ctx)}}); err == nil {
 			_ = conn.Publish(subject, data)
 		}

@@ -41,11 +41,15 @@
 // 1 (Spawn, under an id the worker chose: wire.TaskID), which spawns it
 // as its options say and keeps it by id (Home); the worker keeps a handle,
 // a node whose Spec.Call waits for the Result. A *Task travels in values
-// as a reference (wire.EncodeRef) to a task that lives on worker 1. When
-// a worker's handle is garbage and its reference never went into a value,
-// the worker sends Release (after every message that named the task), and
-// worker 1 forgets the task; a reference that went into a value keeps its
-// task for the run.
+// as a reference (wire.EncodeRef) to a task that lives on worker 1.
+// Worker 1 counts the holds of each such task (Home): a worker's handle
+// holds it from its Spawn or Watch to its Release, sent once the handle is
+// garbage; a value that names it holds it while it may be decoded, the
+// tasks its sender lists (wire.RefsIn: Done.Refs, Spawn.Refs) until its
+// Value is garbage or the task it is an argument of ends. A worker's
+// messages arrive in order, so a value decoded on a worker adds its
+// handles' holds before the value's hold ends. At no hold, worker 1
+// forgets the task.
 //
 // Values. A value whose encoding is over InlineMax bytes does not travel
 // in the message that carries it: its sender keeps it (mover) and sends a

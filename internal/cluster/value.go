@@ -41,9 +41,14 @@ type Value struct {
 }
 
 // newValue makes the Value of a result that worker made, whose encoding
-// is data (maybe a Held), and whose type is t.
-func (c *Coordinator) newValue(worker int, t reflect.Type, data []byte) *Value {
+// is data (maybe a Held), and whose type is t. The tasks that refs name,
+// those of the references in data, are held (Home.Pin) until the Value is
+// garbage.
+func (c *Coordinator) newValue(worker int, t reflect.Type, data []byte, refs []uint64) *Value {
 	v := &Value{typ: t, c: c, worker: worker, data: data}
+	if len(refs) > 0 {
+		runtime.AddCleanup(v, c.home.Unpin, refs)
+	}
 	if h, ok := wire.DecodeHeld(data); ok && h.Kept {
 		w := weak.Make(v)
 		c.mu.Lock()

@@ -231,8 +231,8 @@ func (w *Worker) Watch(task uint64) (*Awaited, error) {
 	return a, w.up(wire.Up{Watch: &wire.Watch{Task: task, From: w.join.Worker}})
 }
 
-// Release tells worker 1 that this worker dropped its handle of task,
-// which it spawned there, before any other process could name it.
+// Release tells worker 1 that this worker dropped a handle of task, which
+// lives there: the handle's hold ends.
 func (w *Worker) Release(task uint64) {
 	_ = w.up(wire.Up{Release: &wire.Watch{Task: task, From: w.join.Worker}})
 }
@@ -369,6 +369,7 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 				return fail("the result of %s: %v", s.Func, err)
 			}
 			enc = [][]byte{data}
+			d.Refs = wire.RefsIn(data)
 		}
 		// A large result stays here, for any worker to pull, until
 		// worker 1 frees it; a task here takes the value itself.

@@ -93,6 +93,9 @@ type Spawn struct {
 	Priority  int               `cbor:"10,keyasint,omitempty"`
 	Timeout   time.Duration     `cbor:"11,keyasint,omitempty"`
 	Retries   int               `cbor:"12,keyasint,omitempty"`
+	// Refs are the task references in Args (RefsIn), once per occurrence:
+	// worker 1 holds those tasks until this one ends.
+	Refs []uint64 `cbor:"13,keyasint,omitempty"`
 }
 
 // Watch asks worker 1 to send worker From the Result of a task.
@@ -143,6 +146,10 @@ type Done struct {
 	Thread int             `cbor:"3,keyasint"` // the processor it ran on
 	Result cbor.RawMessage `cbor:"4,keyasint,omitempty"`
 	Err    *Error          `cbor:"5,keyasint,omitempty"`
+	// Refs are the task references in Result (RefsIn), once per
+	// occurrence: worker 1 holds those tasks while the result may be
+	// decoded.
+	Refs []uint64 `cbor:"6,keyasint,omitempty"`
 }
 
 // Kind is what kind of failure an Error is, so that errors.Is still holds
