@@ -21,13 +21,14 @@ import (
 //     that a value brought it (Watch); the worker's Release ends it once
 //     the handle is garbage;
 //   - a value that holds a reference to the task, for as long as another
-//     process may decode it: one that worker 1 encoded (Task.MarshalCBOR
-//     takes the hold), in a task's arguments until the task ends on its
-//     worker, or in a result sent to a worker until the entry of the task
-//     whose result it is goes; one that a worker encoded (it lists the
-//     references, wire.Done.Refs and wire.Spawn.Refs), until the
-//     cluster.Value that stands for it is garbage, or the task whose
-//     arguments it is ends.
+//     process may decode it: one that worker 1 encoded (PinEncoded), in a
+//     task's arguments until the task ends on its worker, or in a result
+//     sent to a worker until the entry of the task whose result it is
+//     goes; one that a worker encoded (it lists the references,
+//     wire.Done.Refs and wire.Spawn.Refs), until the cluster.Value that
+//     stands for it is garbage, or the task whose arguments it is ends;
+//   - a value being encoded on worker 1, from Task.MarshalCBOR to
+//     PinEncoded.
 //
 // Everything a worker sends worker 1 comes in order (wire.Up): a worker
 // that decodes a value sends its Watch before the end of the task that
@@ -63,19 +64,63 @@ func (s *Scheduler) hold(id uint64, t *Task) {
 	r.holds++
 }
 
-// Pin adds a hold of each task of ids that worker 1 knows.
-func (h home) Pin(ids []uint64) {
+// holdEncoded is hold for Task.MarshalCBOR on worker 1: the hold keeps
+// the task until the value being encoded holds it (PinEncoded).
+func (s *Scheduler) holdEncoded(id uint64, t *Task) {
+	s.hold(id, t)
+	s.clMu.Lock()
+	defer s.clMu.Unlock()
+	if s.encoding == nil {
+		s.encoding = make(map[uint64]int)
+	}
+	s.encoding[id]++
+}
+
+// Pin adds a hold of each task of ids that worker 1 knows, and returns
+// those: what Unpin is to end.
+func (h home) Pin(ids []uint64) []uint64 {
 	if len(ids) == 0 {
-		return
+		return nil
 	}
 	s := h.s
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
+	return s.pinLocked(ids)
+}
+
+func (s *Scheduler) pinLocked(ids []uint64) []uint64 {
+	var pinned []uint64
 	for _, id := range ids {
 		if r := s.refs[id]; r != nil {
 			r.holds++
+			pinned = append(pinned, id)
 		}
 	}
+	return pinned
+}
+
+// PinEncoded is Pin for the references in a value that worker 1 encoded,
+// and ends as many of the holds that Task.MarshalCBOR took meanwhile
+// (holdEncoded): the value holds its tasks from now on. A reference that
+// did not come from MarshalCBOR (a tag kept in a field of type any) is
+// held only if its task is still known.
+func (h home) PinEncoded(ids []uint64) []uint64 {
+	if len(ids) == 0 {
+		return nil
+	}
+	s := h.s
+	s.clMu.Lock()
+	defer s.clMu.Unlock()
+	pinned := s.pinLocked(ids)
+	for _, id := range pinned {
+		if s.encoding[id] > 0 {
+			if s.encoding[id]--; s.encoding[id] == 0 {
+				delete(s.encoding, id)
+			}
+			s.refs[id].holds-- // pinned above: at least one hold is left
+		}
+	}
+	return pinned
 }
 
 // Unpin ends a hold of each task of ids, and forgets those that no other
@@ -140,13 +185,13 @@ func (h home) Spawn(sp *wire.Spawn) {
 	s := h.s
 	// The references in its arguments hold until it ends: by then they
 	// are decoded, the large ones too.
-	h.Pin(sp.Refs)
+	pinned := h.Pin(sp.Refs)
 	t, err := h.spawn(sp)
 	if err != nil {
 		t = s.spawn(context.Background(), sp.Task, failWith, Options{Name: sp.Func}, err)
 	}
 	s.hold(sp.Task, t)
-	h.watch(sp.Task, sp.From, sp.Refs)
+	h.watch(sp.Task, sp.From, pinned)
 }
 
 // failWith is the function of a task that a worker asked for in vain.
@@ -244,7 +289,7 @@ func (h home) watch(id uint64, worker int, pinned []uint64) {
 			if _, remote := v.(*cluster.Value); !remote {
 				// Encoded here: its references hold (Task.MarshalCBOR)
 				// as long as a worker may name the task.
-				if refs := wire.RefsIn(data); len(refs) > 0 && !s.carry(id, refs) {
+				if refs := h.PinEncoded(wire.RefsIn(data)); len(refs) > 0 && !s.carry(id, refs) {
 					h.Unpin(refs)
 				}
 			}

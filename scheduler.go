@@ -48,9 +48,10 @@ type Scheduler struct {
 	log         *slog.Logger
 	cache       *cache.LRU[Thunk] // bounds cached thunk results; nil when unbounded
 
-	cl   atomic.Pointer[cluster.Coordinator] // the worker processes, from the first AddProcs on
-	clMu sync.Mutex                          // guards the making of cl, and refs
-	refs map[uint64]*ref                     // the tasks other processes may name (see home)
+	cl       atomic.Pointer[cluster.Coordinator] // the worker processes, from the first AddProcs on
+	clMu     sync.Mutex                          // guards the making of cl, and refs
+	refs     map[uint64]*ref                     // the tasks other processes may name (see home)
+	encoding map[uint64]int                      // holds that Task.MarshalCBOR took on worker 1, by task, until PinEncoded
 }
 
 // New starts a scheduler. Nothing runs until a task is spawned on it.

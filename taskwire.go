@@ -41,7 +41,7 @@ func (t *Task) MarshalCBOR() ([]byte, error) {
 			return nil, fmt.Errorf("dagr: task %d (%s) belongs to a scheduler without workers", id, t.node.Name())
 		}
 		// The value holds the task until whoever sent it lets go (see home).
-		owner.hold(id, t)
+		owner.holdEncoded(id, t)
 	} else if id = t.node.Ref(); id == 0 {
 		return nil, fmt.Errorf("dagr: task %d (%s) runs on worker %d only (its function is not registered), so it cannot be sent to another worker", t.node.ID(), t.node.Name(), MyID())
 	}

@@ -95,8 +95,10 @@ type Home interface {
 	// Release ends the hold of a handle of task that worker dropped.
 	Release(task uint64, worker int)
 	// Pin adds a hold of each task of ids, which a value that another
-	// process may decode names; Unpin ends one.
-	Pin(ids []uint64)
+	// process may decode names, and returns those it knows: what Unpin is
+	// to end. PinEncoded is Pin for a value that this process encoded.
+	Pin(ids []uint64) []uint64
+	PinEncoded(ids []uint64) []uint64
 	Unpin(ids []uint64)
 }
 
@@ -463,7 +465,7 @@ func (c *Coordinator) SendResult(worker int, r *wire.Result) {
 func (c *Coordinator) onDone(d *wire.Done) {
 	// Before the worker's next message, which may end the holds of the
 	// handles whose references its result holds.
-	c.home.Pin(d.Refs)
+	d.Refs = c.home.Pin(d.Refs)
 	c.mu.Lock()
 	pc := c.calls[d.Task]
 	if pc != nil && pc.worker == d.Worker {
@@ -560,7 +562,7 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	for i, a := range args {
 		data, err := c.values.Encode(a)
 		if _, remote := a.(*Value); !remote {
-			refs = append(refs, wire.RefsIn(data)...)
+			refs = append(refs, c.home.PinEncoded(wire.RefsIn(data))...)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("dagr: argument %d of %s: %w", i+1, name, err)
