@@ -311,7 +311,13 @@ func genStressPlan(seed int64, round, tasks int) *stressPlan {
 	r := rand.New(rand.NewPCG(uint64(seed), uint64(round)))
 	p := &stressPlan{seed: seed, round: round}
 	for range 1 + r.IntN(3) {
-		p.procs = append(p.procs, 1+r.IntN(4))
+		procs := 1 + r.IntN(4)
+		if r.IntN(4) == 0 {
+			// Many processors: nodes are then deferred to runners on
+			// their way, a chain that must never break.
+			procs = 8 + r.IntN(57)
+		}
+		p.procs = append(p.procs, procs)
 	}
 	p.interrupts = r.IntN(10) >= 3
 	p.failRate = [...]float64{0.001, 0.005, 0.01, 0.03}[r.IntN(4)]

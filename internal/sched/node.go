@@ -18,10 +18,14 @@ import (
 // counts them, plus one while Spawn runs). Whoever delivers the last input
 // moves it to queued and puts it on a processor (Scheduler.enqueue).
 //
-// Queued: it is in a processor's ready queue, or in a runner's hands about
-// to be put there. A processor claims it (proc.claimLocked, the only move
-// from queued to running) when it has room: for a runner, a steal, or a
-// task that waits for it and runs it inline (Wait).
+// Queued: it is in a processor's ready queue, or deferred (it had room on
+// a processor while enough runners were on their way: Scheduler.starting),
+// or in a runner's hands about to be put in one of those. A processor
+// claims it (proc.claimLocked, the only move from queued to running) when
+// it has room: for a runner, a steal, or a task that waits for it and runs
+// it inline (Wait). A node waits in the queue of a processor without room
+// only while no processor that it may use has room (Scheduler.enqueueAt,
+// helpIdle).
 //
 // Running: its claimer executes it (Scheduler.execute: Restore, f with its
 // retries and timeouts, Checkpoint) and it holds its share of the
@@ -39,7 +43,8 @@ import (
 // runner once execute returns. It drops the spawning context and counts the
 // node out of its group and out of its scheduler's live nodes.
 //
-// Locks: Node.mu guards dependents, done, result, tc and stopWatch; a
+// Locks: Node.mu guards dependents, done, result, tc and stopWatch; the
+// scheduler's deferMu guards its deferred nodes; a
 // processor's mu guards its queue, waiters and running list, and the
 // blocked, runIdx, onProc, holds, reacquiring and shareFreed fields of the
 // nodes it runs; a task

@@ -28,9 +28,10 @@ import (
 // the caller starts (launch) once it has unlocked mu.
 //
 // Nodes run on runner goroutines: a runner that finishes a node goes on
-// with the next one (preferring a node that the finished one readied), so a
-// goroutine is started only when a processor has room and no runner to use
-// it.
+// with the next one (preferring a node that the finished one readied), or
+// takes a deferred one, or steals one, so a goroutine is started only when
+// a processor has room and no runner to use it, and only while few are on
+// their way (see Scheduler.starting).
 type proc struct {
 	s     *Scheduler
 	index int // 0-based; the public thread number is index+1
@@ -58,6 +59,10 @@ func (p *proc) Thread() int { return p.index + 1 }
 
 func (p *proc) fits(occ uint32) bool { return p.used.Load()+occ <= FullOccupancy }
 
+// roomFor reports, without mu, whether a node of occupancy occ would start
+// at once on p: it fits, and nothing is queued ahead of it.
+func (p *proc) roomFor(occ uint32) bool { return p.queued.Load() == 0 && p.fits(occ) }
+
 // take and give change the room under mu; unlock publishes what changed.
 func (p *proc) take(occ uint32) { p.used.Add(occ) }
 
@@ -81,7 +86,9 @@ func (p *proc) unlock() {
 		if (l == 0) != (p.queuedShown == 0) {
 			if l == 0 {
 				p.s.queuedProcs.Add(-1)
+				p.s.queuedSet.remove(p.index)
 			} else {
+				p.s.queuedSet.add(p.index)
 				p.s.queuedProcs.Add(1)
 			}
 		}
@@ -257,14 +264,23 @@ func (p *proc) pushLocked(n *Node) {
 	p.queue.push(n)
 }
 
+// launch starts a runner for each of ns, which p has claimed.
 func (p *proc) launch(ns []*Node) {
 	for _, n := range ns {
-		go p.run(n)
+		p.goRun(n)
 	}
+}
+
+// goRun starts a runner for n, which p has claimed. Every runner starts
+// here, so that Scheduler.starting counts the runners on their way.
+func (p *proc) goRun(n *Node) {
+	p.s.starting.Add(1)
+	go p.run(n)
 }
 
 // run is a runner: it runs n, then whatever p has next.
 func (p *proc) run(n *Node) {
+	p.s.runnerStarted()
 	var buf [4]*Node
 	var cur *Node // the node being executed
 	defer func() {
@@ -273,7 +289,7 @@ func (p *proc) run(n *Node) {
 			// node, and hand what p has next to a new runner.
 			p.s.abandon(cur)
 			if next := p.next(cur, nil); next != nil {
-				go p.run(next)
+				p.goRun(next)
 			}
 		}
 	}()
@@ -328,24 +344,50 @@ func (p *proc) next(done *Node, readied []*Node) *Node {
 		p.s.enqueue(keep, p)
 	}
 	if next == nil && idle {
+		next = p.takeDeferred()
+	}
+	if next == nil && idle {
 		next = p.steal()
 	}
 	return next
 }
 
-// steal takes the first queued node of another processor that p may run.
-// Only processors with something queued are locked, so that an idle
-// processor costs nothing per task however many processors there are.
+// takeDeferred starts on p, which is idle, the first deferred node (see
+// Scheduler.starting), if any; one that p may not run, or that does not
+// fit any more, is placed anew.
+func (p *proc) takeDeferred() *Node {
+	n := p.s.popDeferred()
+	if n == nil {
+		return nil
+	}
+	p.mu.Lock()
+	if n.spec.allows(p) && !p.closed && len(p.waiters) == 0 && p.queue.peek() == nil && p.fits(n.occupancy()) && p.claimLocked(n) {
+		p.unlock()
+		return n
+	}
+	p.unlock()
+	p.s.enqueueAt(n, nil, false)
+	return nil
+}
+
+// steal takes the first queued node of another processor that p may run,
+// looking at maxStealProbes processors with something queued at most. Only
+// those are looked at, through the scheduler's set of them, so that a
+// steal costs about the same however many processors there are.
 func (p *proc) steal() *Node {
 	if p.s.queuedProcs.Load() == 0 {
 		return nil
 	}
 	procs := p.s.procs
-	for i := 1; i < len(procs); i++ {
-		q := procs[(p.index+i)%len(procs)]
-		if q.queued.Load() == 0 {
-			continue
+	from := p.index + 1
+	for range maxStealProbes {
+		i, ok := p.s.queuedSet.find(from % len(procs))
+		// Stop on coming back round to p, or past it.
+		if !ok || i == p.index || (i-p.index-1+len(procs))%len(procs) < (from-p.index-1+len(procs))%len(procs) {
+			return nil
 		}
+		from = i + 1
+		q := procs[i]
 		q.mu.Lock()
 		n := q.queue.peek()
 		if n == nil || !n.spec.allows(p) {
@@ -356,7 +398,7 @@ func (p *proc) steal() *Node {
 		q.unlock()
 
 		p.mu.Lock()
-		if !p.closed && len(p.waiters) == 0 && p.fits(n.occupancy()) && p.claimLocked(n) {
+		if !p.closed && len(p.waiters) == 0 && p.queue.peek() == nil && p.fits(n.occupancy()) && p.claimLocked(n) {
 			p.unlock()
 			return n
 		}

@@ -274,7 +274,10 @@ func runRoomHarness(t *testing.T) {
 	for round := 0; time.Now().Before(deadline) && hr.bad.Load() < 5; round++ {
 		h := &roomRound{roomHarness: hr}
 		for i := range 2 {
-			h.scheds = append(h.scheds, New(Config{Procs: 1 + i, PanicError: func(v any, _ []byte) error { return errRoom }, FailureOf: func(error) *Failure { return nil }}))
+			sc := New(Config{Procs: 1 + i, PanicError: func(v any, _ []byte) error { return errRoom }, FailureOf: func(error) *Failure { return nil }})
+			// Few runners on their way: nodes are deferred often.
+			sc.maxStarting = int32(1 + round%3)
+			h.scheds = append(h.scheds, sc)
 		}
 		// Half the rounds let f wait from several goroutines: then an f
 		// may run while its node is blocked, by design, but the room must

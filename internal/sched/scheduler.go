@@ -37,7 +37,26 @@ type Scheduler struct {
 	procs       []*proc
 	rr          atomic.Uint32 // round robin over processors for nodes without a hint
 	queuedProcs atomic.Int32  // processors whose queue is not empty (as of their last unlock), for idle runners to know whether to steal
+	queuedSet   bitset        // those processors, so that a steal finds one without a scan
 	idle        bitset        // processors with no share taken, so that placement finds one without a scan
+
+	// A runner is a goroutine, and starting one for every node that finds
+	// a processor with room costs a goroutine per task on a scheduler of
+	// many processors, where runners going from node to node cost far
+	// less. So, as Go's scheduler does with its threads, enqueue starts a
+	// runner only while fewer than maxStarting are on their way (started,
+	// not yet running their first node); else it defers the node. Each
+	// runner, as it begins, places the deferred nodes until one of them
+	// gets a runner of its own (undefer), so that the chain goes on while
+	// some are deferred, and a runner with nothing to do takes one. None is
+	// left with no runner coming: a runner decrements starting and then
+	// reads deferredN, enqueue defers a node and then reads starting, and
+	// whichever reads second sees the other's write and undefers.
+	starting    atomic.Int32
+	maxStarting int32
+	deferMu     sync.Mutex
+	deferred    []*Node // FIFO
+	deferredN   atomic.Int32
 
 	// The live nodes are those spawned and not yet released. The two
 	// counts are kept apart, so that the goroutine that spawns and the
@@ -101,6 +120,8 @@ func New(cfg Config) *Scheduler {
 	s := &Scheduler{cfg: cfg}
 	s.defaultSpec = s.NewSpec()
 	s.idle = newBitset(cfg.Procs)
+	s.queuedSet = newBitset(cfg.Procs)
+	s.maxStarting = int32(runtime.GOMAXPROCS(0))
 	for i := range cfg.Procs {
 		s.procs = append(s.procs, &proc{s: s, index: i, idleShown: true})
 		s.idle.add(i)
@@ -225,28 +246,122 @@ func (s *Scheduler) SpawnOwned(n *Node, ctx context.Context, fn any, sig *call.S
 }
 
 // enqueue puts a queued node on a processor, starting it at once when the
-// processor has room.
-func (s *Scheduler) enqueue(n *Node, hint *proc) {
+// processor has room, or defers it (see Scheduler.starting).
+func (s *Scheduler) enqueue(n *Node, hint *proc) { s.enqueueAt(n, hint, true) }
+
+// enqueueAt is enqueue; mayDefer false never defers n. It reports whether
+// it started a runner for n.
+//
+// It queues n on a processor without room only when none that n may use
+// has room: placement reads room without locks, so the processor it chose
+// may have been taken meanwhile (by another spawn, or a runner's steal),
+// and then it chooses again. A node queued behind a task that blocks,
+// while processors are free, would wait for that task; for ever if the
+// task waits for the node.
+func (s *Scheduler) enqueueAt(n *Node, hint *proc, mayDefer bool) bool {
+	occ := n.occupancy()
 	p := s.place(n, hint)
 	p.mu.Lock()
+	for !p.closed && !(p.queue.peek() == nil && len(p.waiters) == 0 && p.fits(occ)) {
+		q := s.place(n, nil)
+		if q == p || !q.roomFor(occ) {
+			break
+		}
+		p.unlock()
+		p = q
+		p.mu.Lock()
+	}
 	if p.closed {
 		p.unlock()
 		n.fail(errClosedCanceled)
-		return
+		return false
 	}
-	if p.queue.peek() == nil && len(p.waiters) == 0 && p.fits(n.occupancy()) {
+	if p.queue.peek() == nil && len(p.waiters) == 0 && p.fits(occ) {
+		if mayDefer && s.starting.Load() >= s.maxStarting {
+			p.unlock()
+			s.deferNode(n)
+			return false
+		}
 		claimed := p.claimLocked(n)
 		p.unlock()
 		if claimed {
-			go p.run(n)
+			p.goRun(n)
 		}
-		return
+		return claimed
 	}
 	p.pushLocked(n)
 	p.unlock()
+	s.helpIdle(p)
 	if n.spec.Spill {
 		if f := s.spillable.Load(); f != nil {
 			(*f)()
+		}
+	}
+	return false
+}
+
+// deferNode leaves n, which has room on a processor, to a runner on its
+// way (see Scheduler.starting).
+func (s *Scheduler) deferNode(n *Node) {
+	s.deferMu.Lock()
+	s.deferred = append(s.deferred, n)
+	s.deferMu.Unlock()
+	s.deferredN.Add(1)
+	if s.starting.Load() < s.maxStarting {
+		s.undefer()
+	}
+}
+
+// popDeferred takes the first deferred node, if any.
+func (s *Scheduler) popDeferred() *Node {
+	if s.deferredN.Load() == 0 {
+		return nil
+	}
+	s.deferMu.Lock()
+	defer s.deferMu.Unlock()
+	if len(s.deferred) == 0 {
+		return nil
+	}
+	n := s.deferred[0]
+	s.deferred[0] = nil
+	s.deferred = s.deferred[1:]
+	s.deferredN.Add(-1)
+	return n
+}
+
+// undefer places the deferred nodes, without deferring them again, until
+// one of them gets a runner of its own: that runner, as it begins, goes
+// on (runnerStarted).
+func (s *Scheduler) undefer() {
+	for {
+		n := s.popDeferred()
+		if n == nil || s.enqueueAt(n, nil, false) {
+			return
+		}
+	}
+}
+
+// runnerStarted is called by each runner as it begins: it is no longer on
+// its way, and places the deferred nodes, if any.
+func (s *Scheduler) runnerStarted() {
+	s.starting.Add(-1)
+	if s.deferredN.Load() > 0 {
+		s.undefer()
+	}
+}
+
+// helpIdle is called once a node waits for room on p: a processor that
+// went idle meanwhile may have missed it, its runner having looked for
+// waiting nodes before. Waiting first, then looking for an idle processor
+// here, pairs with going idle, then looking for waiting nodes there
+// (proc.next): one of the two sees the other, and the idle processor gets
+// the node (or another waiting one).
+func (s *Scheduler) helpIdle(p *proc) {
+	if i, ok := s.idle.find(p.index); ok {
+		if q := s.procs[i]; q != p {
+			if m := q.steal(); m != nil {
+				q.goRun(m)
+			}
 		}
 	}
 }
@@ -259,7 +374,7 @@ func (s *Scheduler) enqueue(n *Node, hint *proc) {
 func (s *Scheduler) place(n *Node, hint *proc) *proc {
 	occ := n.occupancy()
 	spec := n.spec
-	if hint != nil && spec.allows(hint) && hint.fits(occ) {
+	if hint != nil && spec.allows(hint) && hint.roomFor(occ) {
 		return hint
 	}
 	start := int(s.rr.Add(1))
@@ -270,7 +385,7 @@ func (s *Scheduler) place(n *Node, hint *proc) *proc {
 		if occ < FullOccupancy {
 			// No processor is idle: one that is partly used may have room.
 			for i := range min(len(s.procs), maxPlaceProbes) {
-				if p := s.procs[(start+i)%len(s.procs)]; p.fits(occ) {
+				if p := s.procs[(start+i)%len(s.procs)]; p.roomFor(occ) {
 					return p
 				}
 			}
@@ -281,7 +396,7 @@ func (s *Scheduler) place(n *Node, hint *proc) *proc {
 		return s.procs[start%len(s.procs)]
 	}
 	for i := range spec.Procs {
-		if p := s.procs[spec.Procs[(start+i)%len(spec.Procs)]]; p.fits(occ) {
+		if p := s.procs[spec.Procs[(start+i)%len(spec.Procs)]]; p.roomFor(occ) {
 			return p
 		}
 	}
@@ -291,9 +406,13 @@ func (s *Scheduler) place(n *Node, hint *proc) *proc {
 	return s.procs[spec.Procs[start%len(spec.Procs)]]
 }
 
-// maxPlaceProbes bounds the processors that place looks at for room, so
-// that the cost of a task does not grow with the number of processors.
-const maxPlaceProbes = 64
+// maxPlaceProbes bounds the processors that place looks at for room, and
+// maxStealProbes those that a steal looks at, so that the cost of a task
+// does not grow with the number of processors.
+const (
+	maxPlaceProbes = 64
+	maxStealProbes = 64
+)
 
 func (s *Scheduler) forgetForeign(n *Node) {
 	s.foreignMu.Lock()

@@ -32,7 +32,7 @@ func (s *Scheduler) Spill() bool {
 		}
 		p.unlock()
 		if claimed {
-			go p.run(n)
+			p.goRun(n)
 			return true
 		}
 	}

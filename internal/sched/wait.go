@@ -104,7 +104,7 @@ func (p *proc) waitInline(ctx context.Context, tc *taskContext, n, target *Node)
 	}
 	// The claim makes target ours to run, so its context may be read.
 	if spawnParent(target.ctx) != tc {
-		go p.run(target)
+		p.goRun(target)
 		return blocked
 	}
 	p.runInline(n, target, tc.depth+1)
