@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dagr/dagr"
+	"github.com/dagr/dagr/internal/cluster"
 )
 
 // The functions of the tests of where results live.
@@ -501,4 +503,34 @@ func TestWorkersHandlesInValuesUnderGC(t *testing.T) {
 		t.Error(err)
 	}
 	awaitNoRefs(t, ctx, "handles in values under GC", 2, 3)
+}
+
+// TestWorkersFreeDroppedResultsWhileQuietHere: results kept on a worker
+// are freed once dropped even when worker 1 allocates so little that Go
+// would never collect its garbage: worker 1 collects after every
+// cluster.CollectAfterKept bytes of kept results made.
+func TestWorkersFreeDroppedResultsWhileQuietHere(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	old := cluster.CollectAfterKept.Load()
+	cluster.CollectAfterKept.Store(4 << 20)
+	defer cluster.CollectAfterKept.Store(old)
+	// No collection here but those that kept results start.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	const made = 32
+	for range made {
+		if err := dagr.Spawn(ctx, floats, dagr.Options{Single: 2}, 1<<17).Wait(ctx); err != nil { // 1 MiB each
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		k := fetch[Kept](t, ctx, dagr.Spawn(ctx, keptHere, dagr.Options{Single: 2}))
+		if k.Values <= 8 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker 2 still keeps %d of the %d results dropped 20s ago (%d bytes)", k.Values, made, k.Bytes)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a worker's count: no event to wait on
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"weak"
 
@@ -31,6 +32,9 @@ type Coordinator struct {
 	errOf  func(worker int, e *wire.Error) error // the error of a task that failed on a worker
 	values Values
 	home   Home
+
+	keptSinceGC atomic.Int64 // bytes of kept values made since countKept last collected
+	collecting  atomic.Bool  // a collection that countKept started runs
 
 	mu       sync.Mutex
 	srv      *natstransport.Server

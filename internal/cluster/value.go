@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	"github.com/dagr/dagr/internal/cache"
@@ -55,8 +56,32 @@ func (c *Coordinator) newValue(worker int, t reflect.Type, data []byte, refs []u
 		c.kept[w] = h.Holder
 		c.mu.Unlock()
 		runtime.AddCleanup(v, c.freeKept, keptKey{h, w})
+		c.countKept(h.Size)
 	}
 	return v
+}
+
+// CollectAfterKept is how many bytes of values kept on workers may be
+// made, since worker 1 last collected garbage for them, before it
+// collects again. A kept value is freed once its Value here is garbage,
+// but Go's collector counts only this process's memory: a program that
+// allocates little here while its workers make large results would
+// collect seldom, and its workers would keep every result it dropped.
+var CollectAfterKept atomic.Int64
+
+func init() { CollectAfterKept.Store(256 << 20) }
+
+// countKept counts a kept value of size bytes, and starts a collection
+// once CollectAfterKept bytes were made since the last one it started.
+func (c *Coordinator) countKept(size int64) {
+	if c.keptSinceGC.Add(size) < CollectAfterKept.Load() || !c.collecting.CompareAndSwap(false, true) {
+		return
+	}
+	c.keptSinceGC.Store(0)
+	go func() {
+		defer c.collecting.Store(false)
+		runtime.GC()
+	}()
 }
 
 // keptKey names a kept value for its cleanup: the Held, and the weak
