@@ -1,6 +1,6 @@
 # The README's test command is `make test`; .ci/run runs exactly that.
 
-.PHONY: test lint bench bench-deep bench-workers demo
+.PHONY: test lint fuzz bench bench-deep bench-workers demo
 
 # The tools are pinned; go run fetches them through the module proxy
 # without adding them to go.mod.
@@ -8,8 +8,20 @@ STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT = golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCHCOUNT ?= 8
 
-test: lint
+test: lint fuzz
 	go test -race -count=1 ./...
+
+# Every fuzz target (each decoder of what other processes send), for
+# FUZZTIME each, from its committed corpus in testdata/fuzz; a crash
+# fails the build and leaves the input that crashed there.
+FUZZTIME ?= 3s
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for t in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "go test -run '^\$$' -fuzz '^$$t\$$' -fuzztime $(FUZZTIME) $$dir"; \
+			go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$dir || exit 1; \
+		done; \
+	done
 
 lint:
 	go mod tidy -diff

@@ -39,12 +39,21 @@ func joinFromEnv() (Join, bool, error) {
 	if !ok {
 		return Join{}, false, nil
 	}
+	j, err := parseJoin(v)
+	return j, true, err
+}
+
+// parseJoin decodes the value of EnvVar.
+func parseJoin(v string) (Join, error) {
 	var j Join
 	if err := json.Unmarshal([]byte(v), &j); err != nil {
-		return Join{}, true, fmt.Errorf("dagr: %s does not hold a worker's settings: %w", EnvVar, err)
+		return Join{}, fmt.Errorf("dagr: %s does not hold a worker's settings: %w", EnvVar, err)
 	}
 	if j.Run == "" || j.Worker < 2 || j.Creds.URL == "" {
-		return Join{}, true, fmt.Errorf("dagr: %s misses the run, the worker id or the server's URL", EnvVar)
+		return Join{}, fmt.Errorf("dagr: %s misses the run, the worker id or the server's URL", EnvVar)
 	}
-	return j, true, nil
+	if j.Procs < 0 {
+		return Join{}, fmt.Errorf("dagr: %s asks for %d processors", EnvVar, j.Procs)
+	}
+	return j, nil
 }

@@ -12,6 +12,16 @@ import (
 // The fuzz targets feed bytes from the network to each decoder: none may
 // panic, and what decodes must encode again.
 
+// reencodes decodes data as an M, and fails t if what it decoded does not
+// encode.
+func reencodes[M any](t *testing.T, data []byte) {
+	if m, err := Decode[M](data); err == nil {
+		if _, err := Encode(m); err != nil {
+			t.Fatalf("a decoded %T does not encode: %v", *m, err)
+		}
+	}
+}
+
 func FuzzDecodeOrder(f *testing.F) {
 	arg, _ := EncodeValue([]float64{1, 2})
 	for _, o := range []Order{
@@ -23,11 +33,7 @@ func FuzzDecodeOrder(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if o, err := Decode[Order](data); err == nil {
-			if _, err := Encode(o); err != nil {
-				t.Fatalf("a decoded order does not encode: %v", err)
-			}
-		}
+		reencodes[Order](t, data)
 	})
 }
 
@@ -41,11 +47,7 @@ func FuzzDecodeDone(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if d, err := Decode[Done](data); err == nil {
-			if _, err := Encode(d); err != nil {
-				t.Fatalf("a decoded Done does not encode: %v", err)
-			}
-		}
+		reencodes[Done](t, data)
 	})
 }
 
@@ -93,13 +95,20 @@ func FuzzDecodeUp(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if u, err := Decode[Up](data); err == nil {
-			if _, err := Encode(u); err != nil {
-				t.Fatalf("a decoded Up does not encode: %v", err)
-			}
-		}
+		reencodes[Up](t, data)
 		_, _ = DecodeRef(data)
 		_, _ = DecodeHeld(data)
 		_, _ = Decode[Pull](data)
+	})
+}
+
+func FuzzDecodeAsk(f *testing.F) {
+	for _, m := range []any{Ask{}, Ask{Remove: 3}, Answer{Workers: []int{1, 2, 3}}, Answer{Err: "no such worker"}} {
+		b, _ := Encode(m)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		reencodes[Ask](t, data)
+		reencodes[Answer](t, data)
 	})
 }

@@ -58,6 +58,9 @@ func RefsIn(data []byte) []uint64 {
 // length, a count, a tag number or a value) and the head's size. It
 // reports false for a truncated head and for an indefinite length.
 func head(data []byte) (major byte, arg uint64, n int, ok bool) {
+	if len(data) == 0 {
+		return 0, 0, 0, false
+	}
 	major, ai := data[0]>>5, data[0]&0x1f
 	switch {
 	case ai < 24:
