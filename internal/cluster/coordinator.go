@@ -33,8 +33,9 @@ type Coordinator struct {
 	values Values
 	home   Home
 
-	keptSinceGC atomic.Int64 // bytes of kept values made since countKept last collected
-	collecting  atomic.Bool  // a collection that countKept started runs
+	warnings    atomic.Pointer[io.Writer] // where warnf writes; nil: os.Stderr
+	keptSinceGC atomic.Int64              // bytes of kept values made since countKept last collected
+	collecting  atomic.Bool               // a collection that countKept started runs
 
 	mu       sync.Mutex
 	srv      *natstransport.Server
@@ -173,6 +174,36 @@ func (c *Coordinator) Materialize(ctx context.Context, data []byte) (_ []byte, o
 		return data, false, nil
 	}
 	return mv.materialize(ctx, data)
+}
+
+// LogTo makes w the writer of the coordinator's warnings (os.Stderr by
+// default): what it drops, and why.
+func (c *Coordinator) LogTo(w io.Writer) { c.warnings.Store(&w) }
+
+// warnf writes a warning.
+func (c *Coordinator) warnf(format string, args ...any) {
+	w := io.Writer(os.Stderr)
+	if p := c.warnings.Load(); p != nil {
+		w = *p
+	}
+	fmt.Fprintf(w, format, args...)
+}
+
+// Inject publishes data on the run's subject of kind ("join", "ask", "up"
+// or "data", worker 1's), as another process of the run could: for tests
+// of what worker 1 does with bad messages.
+func (c *Coordinator) Inject(kind string, data []byte) error {
+	c.mu.Lock()
+	conn, subj := c.conn, c.subj
+	c.mu.Unlock()
+	if conn == nil {
+		return errors.New("dagr: no worker was started")
+	}
+	subject := map[string]string{"join": subj.join(), "ask": subj.ask(), "up": subj.up(), "data": subj.data(1)}[kind]
+	if subject == "" {
+		return fmt.Errorf("dagr: no subject %q", kind)
+	}
+	return conn.Publish(subject, data)
 }
 
 // Pulled returns the bytes that worker 1 pulled from workers.
@@ -415,8 +446,14 @@ func (c *Coordinator) onAsk(m natstransport.Msg) {
 // onUp handles what workers send: in order, one message at a time.
 func (c *Coordinator) onUp(m natstransport.Msg) {
 	u, err := wire.Decode[wire.Up](m.Data)
+	if err == nil {
+		err = c.checkUp(u)
+	}
+	if err == errGoneWorker {
+		return
+	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "dagr: worker 1 dropped a message from a worker: %v\n", err)
+		c.warnf("dagr: worker 1 dropped a message from a worker: %v\n", err)
 		return
 	}
 	switch {
@@ -432,6 +469,46 @@ func (c *Coordinator) onUp(m natstransport.Msg) {
 		c.home.Release(u.Release.Task, u.Release.From)
 	}
 }
+
+// checkUp reports why u cannot come from a worker of this run: it names
+// a worker that this coordinator did not start, or a task in the ids of
+// another worker than its sender (see wire.TaskID), or nothing at all.
+func (c *Coordinator) checkUp(u *wire.Up) error {
+	var from int
+	var own uint64 // a task id that must be the sender's, if any
+	switch {
+	case u.Done != nil:
+		from = u.Done.Worker
+	case u.Spawn != nil:
+		from, own = u.Spawn.From, u.Spawn.Task
+	case u.Watch != nil:
+		from = u.Watch.From
+	case u.Release != nil:
+		from = u.Release.From
+	case u.Cancel != nil:
+		own = u.Cancel.Task
+		from = int(own >> 48)
+	default:
+		return errors.New("it holds nothing")
+	}
+	if own != 0 && int(own>>48) != from {
+		return fmt.Errorf("worker %d names task %d, which is not one of its own", from, own)
+	}
+	c.mu.Lock()
+	w, started := c.workers[from], from >= 2 && from < c.nextID
+	c.mu.Unlock()
+	switch {
+	case w != nil:
+		return nil
+	case started:
+		return errGoneWorker // sent before it exited: what it says is moot
+	}
+	return fmt.Errorf("it comes from worker %d, which is not one of this run's", from)
+}
+
+// errGoneWorker is checkUp's answer for a message of a worker that has
+// exited since it sent it.
+var errGoneWorker = errors.New("its worker is gone")
 
 // reasonErr is the context error of a Cancel's reason.
 func reasonErr(k wire.Kind) error {
