@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dagr/dagr/internal/cache"
 	"github.com/dagr/dagr/internal/cluster"
@@ -36,17 +37,25 @@ type Config struct {
 	// contents. 0 means no bound: a cached result is kept as long as its
 	// *Thunk is reachable.
 	CacheBytes int64
+
+	// WorkerTimeout is how long a worker process may send no heartbeat
+	// (it sends one every third of it) before worker 1 declares it dead
+	// and kills it: a worker that hangs, or that cannot reach worker 1. Its
+	// running tasks then fail, as if it had exited. 0 means 3s. Negative
+	// is an error.
+	WorkerTimeout time.Duration
 }
 
 // Scheduler runs tasks on processors. Several schedulers may live side by
 // side in one process; each has its own processors and tasks. A Scheduler
 // is safe for use by any number of goroutines.
 type Scheduler struct {
-	eng         *sched.Scheduler
-	procs       int
-	workerProcs int
-	log         *slog.Logger
-	cache       *cache.LRU[Thunk] // bounds cached thunk results; nil when unbounded
+	eng           *sched.Scheduler
+	procs         int
+	workerProcs   int
+	workerTimeout time.Duration
+	log           *slog.Logger
+	cache         *cache.LRU[Thunk] // bounds cached thunk results; nil when unbounded
 
 	cl       atomic.Pointer[cluster.Coordinator] // the worker processes, from the first AddProcs on
 	clMu     sync.Mutex                          // guards the making of cl, and refs
@@ -65,13 +74,16 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.WorkerProcs < 0 {
 		return nil, fmt.Errorf("dagr: Config.WorkerProcs is %d; it must be 0 (one per GOMAXPROCS of the worker) or more", cfg.WorkerProcs)
 	}
+	if cfg.WorkerTimeout < 0 {
+		return nil, fmt.Errorf("dagr: Config.WorkerTimeout is %v; it must be 0 (3s) or more", cfg.WorkerTimeout)
+	}
 	if cfg.CacheBytes < 0 {
 		return nil, fmt.Errorf("dagr: Config.CacheBytes is %d; it must be 0 (no bound) or more", cfg.CacheBytes)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Scheduler{procs: cfg.Procs, workerProcs: cfg.WorkerProcs, log: cfg.Logger}
+	s := &Scheduler{procs: cfg.Procs, workerProcs: cfg.WorkerProcs, workerTimeout: cfg.WorkerTimeout, log: cfg.Logger}
 	if cfg.CacheBytes > 0 {
 		s.cache = cache.New(cfg.CacheBytes, (*Thunk).dropCached)
 	}

@@ -71,6 +71,7 @@ func (s *Scheduler) AddProcs(ctx context.Context, n int) ([]int, error) {
 	cl := s.cl.Load()
 	if cl == nil {
 		cl = cluster.NewCoordinator(&registry, workerError, values{s}, home{s})
+		cl.SetWorkerTimeout(s.workerTimeout)
 		s.eng.SetResolve(resolveRemote)
 		cl.OnRoom(func() { s.eng.Spill() })
 		s.eng.OnSpillable(s.spillIfRoom)

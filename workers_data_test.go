@@ -534,3 +534,35 @@ func TestWorkersFreeDroppedResultsWhileQuietHere(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling a worker's count: no event to wait on
 	}
 }
+
+// TestWorkersHungWorkerIsStopped: a worker that hangs (SIGSTOP) sends no
+// heartbeat; after Config.WorkerTimeout worker 1 declares it dead and
+// kills it, and the task it ran fails, saying why.
+func TestWorkersHungWorkerIsStopped(t *testing.T) {
+	ctx := withWorkersOf(t, 1, dagr.Config{WorkerTimeout: time.Second})
+	pid := fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: 2}))
+	started := fifos(t, "started")[0]
+	held := dagr.Spawn(ctx, holdUntilCancelled, dagr.Options{Single: 2}, started)
+	awaitStarted(t, started)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	begin := time.Now()
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := held.Fetch(wait)
+	if err == nil || !strings.Contains(err.Error(), "no heartbeat for 1s") {
+		t.Fatalf("the task of the hung worker: %v", err)
+	}
+	if d := time.Since(begin); d > 20*time.Second {
+		t.Fatalf("the hung worker was noticed after %v, with a timeout of 1s", d)
+	}
+	// Its process is gone: the error came once it was reaped.
+	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+		t.Fatalf("the hung worker's process (pid %d) is still there: %v", pid, err)
+	}
+	if ws := dagr.Workers(ctx); slices.Contains(ws, 2) {
+		t.Fatalf("Workers() = %v after worker 2 was stopped", ws)
+	}
+}

@@ -33,9 +33,11 @@ type Coordinator struct {
 	values Values
 	home   Home
 
-	warnings    atomic.Pointer[io.Writer] // where warnf writes; nil: os.Stderr
-	keptSinceGC atomic.Int64              // bytes of kept values made since countKept last collected
-	collecting  atomic.Bool               // a collection that countKept started runs
+	warnings      atomic.Pointer[io.Writer] // where warnf writes; nil: os.Stderr
+	workerTimeout atomic.Int64              // see SetWorkerTimeout
+	stopMonitor   chan struct{}             // closed by Close
+	keptSinceGC   atomic.Int64              // bytes of kept values made since countKept last collected
+	collecting    atomic.Bool               // a collection that countKept started runs
 
 	mu       sync.Mutex
 	srv      *natstransport.Server
@@ -67,7 +69,10 @@ type workerProc struct {
 	// while it sends, stop for writing.
 	sendMu sync.RWMutex
 
+	lastBeat atomic.Int64 // when its last heartbeat came (UnixNano), from its admission on
+
 	// Guarded by Coordinator.mu.
+	hung    bool // declared dead for want of heartbeats, and killed
 	live    bool // admitted, and not being removed
 	aborted bool // AddProcs gave up on it: it may not join
 	procs   int
@@ -138,20 +143,15 @@ func (c *Coordinator) startLocked() error {
 	}
 	c.run = natstransport.NewRunID()
 	c.subj = subjectsOf(c.run)
-	if _, err := conn.Subscribe(c.subj.join(), c.onHello); err != nil {
-		conn.Close()
-		srv.Shutdown()
-		return err
-	}
-	if _, err := conn.Subscribe(c.subj.ask(), c.onAsk); err != nil {
-		conn.Close()
-		srv.Shutdown()
-		return err
-	}
-	if _, err := conn.Subscribe(c.subj.up(), c.onUp); err != nil {
-		conn.Close()
-		srv.Shutdown()
-		return err
+	for _, sub := range []struct {
+		subject string
+		handle  func(natstransport.Msg)
+	}{{c.subj.join(), c.onHello}, {c.subj.ask(), c.onAsk}, {c.subj.beat(), c.onBeat}, {c.subj.up(), c.onUp}} {
+		if _, err := conn.Subscribe(sub.subject, sub.handle); err != nil {
+			conn.Close()
+			srv.Shutdown()
+			return err
+		}
 	}
 	mv, err := newMover(1, conn, c.subj, srv.Credentials())
 	if err != nil {
@@ -160,6 +160,8 @@ func (c *Coordinator) startLocked() error {
 		return err
 	}
 	c.srv, c.conn, c.mv = srv, conn, mv
+	c.stopMonitor = make(chan struct{})
+	go c.monitor(c.stopMonitor)
 	return nil
 }
 
@@ -174,6 +176,61 @@ func (c *Coordinator) Materialize(ctx context.Context, data []byte) (_ []byte, o
 		return data, false, nil
 	}
 	return mv.materialize(ctx, data)
+}
+
+// SetWorkerTimeout sets how long a worker may send no heartbeat before it
+// is declared dead and killed (0: DefaultWorkerTimeout). It applies to the
+// workers started after it.
+func (c *Coordinator) SetWorkerTimeout(d time.Duration) { c.workerTimeout.Store(int64(d)) }
+
+// DefaultWorkerTimeout is the worker timeout unless SetWorkerTimeout says
+// otherwise.
+const DefaultWorkerTimeout = 3 * time.Second
+
+func (c *Coordinator) timeout() time.Duration {
+	if d := time.Duration(c.workerTimeout.Load()); d > 0 {
+		return d
+	}
+	return DefaultWorkerTimeout
+}
+
+// onBeat notes a worker's heartbeat.
+func (c *Coordinator) onBeat(m natstransport.Msg) {
+	b, err := wire.Decode[wire.Beat](m.Data)
+	if err != nil {
+		c.warnf("dagr: worker 1 dropped a heartbeat: %v\n", err)
+		return
+	}
+	c.mu.Lock()
+	w := c.workers[b.Worker]
+	c.mu.Unlock()
+	if w != nil {
+		w.lastBeat.Store(time.Now().UnixNano())
+	}
+}
+
+// monitor kills the live workers whose heartbeats stopped (a worker that
+// hangs, or that cannot reach the server), until the coordinator closes:
+// their process's exit then fails what they ran, as any exit does.
+func (c *Coordinator) monitor(stop <-chan struct{}) {
+	t := time.NewTicker(c.timeout() / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			c.mu.Lock()
+			for _, w := range c.workers {
+				if w.live && !w.hung && now.Sub(time.Unix(0, w.lastBeat.Load())) > c.timeout() {
+					w.hung = true
+					c.warnf("dagr: worker %d sent no heartbeat for %v: worker 1 stops it\n", w.id, c.timeout())
+					_ = w.cmd.Process.Kill()
+				}
+			}
+			c.mu.Unlock()
+		}
+	}
 }
 
 // LogTo makes w the writer of the coordinator's warnings (os.Stderr by
@@ -273,7 +330,7 @@ func (c *Coordinator) AddProcs(ctx context.Context, n, procs int) ([]int, error)
 func (c *Coordinator) spawnLocked(exe string, procs int) (*workerProc, error) {
 	id := c.nextID
 	c.nextID++
-	j, err := json.Marshal(Join{Run: c.run, Worker: id, Procs: procs, Creds: c.srv.Credentials()})
+	j, err := json.Marshal(Join{Run: c.run, Worker: id, Procs: procs, Creds: c.srv.Credentials(), Beat: c.timeout() / 3})
 	if err != nil {
 		return nil, err
 	}
@@ -313,11 +370,15 @@ func (c *Coordinator) watch(w *workerProc) {
 		}
 	}
 	w.load = 0 // what it ran is lost: a RemoveProc that waits for it ends
+	why := fmt.Sprint(w.exit)
+	if w.hung {
+		why = fmt.Sprintf("stopped by worker 1: no heartbeat for %v", c.timeout())
+	}
 	c.idle.Broadcast()
 	c.mu.Unlock()
 	for _, pc := range lost {
 		select {
-		case pc.done <- &wire.Done{Worker: w.id, Err: &wire.Error{Msg: fmt.Sprintf("worker %d exited while it ran the task (%v)", w.id, w.exit), Origin: w.id}}:
+		case pc.done <- &wire.Done{Worker: w.id, Err: &wire.Error{Msg: fmt.Sprintf("worker %d exited while it ran the task (%v)", w.id, why), Origin: w.id}}:
 		default: // its Done came first, and its call has it
 		}
 	}
@@ -372,6 +433,7 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 	diff := Diff(c.reg.Funcs(), h.Registry)
 	if diff == "" {
 		w.live, w.procs = true, max(h.Procs, 1)
+		w.lastBeat.Store(time.Now().UnixNano())
 	}
 	c.mu.Unlock()
 	if diff != "" {
@@ -962,6 +1024,9 @@ func (c *Coordinator) Close() {
 		return
 	}
 	c.closed = true
+	if c.stopMonitor != nil {
+		close(c.stopMonitor)
+	}
 	var ws []*workerProc
 	for _, w := range c.workers {
 		w.live = false

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/dagr/dagr/internal/natstransport"
 )
@@ -19,6 +20,7 @@ type Join struct {
 	Worker int                       `json:"worker"`
 	Procs  int                       `json:"procs,omitempty"` // the worker's processors; 0: its GOMAXPROCS
 	Creds  natstransport.Credentials `json:"nats"`
+	Beat   time.Duration             `json:"beat,omitempty"` // how often to send a heartbeat (wire.Beat); 0: never
 }
 
 // subjects are a run's NATS subjects: all under one prefix, so that runs
@@ -30,6 +32,7 @@ func subjectsOf(run string) subjects { return subjects{"dagr." + run} }
 func (s subjects) join() string         { return s.prefix + ".join" }
 func (s subjects) up() string           { return s.prefix + ".up" }
 func (s subjects) ask() string          { return s.prefix + ".ask" }
+func (s subjects) beat() string         { return s.prefix + ".beat" }
 func (s subjects) worker(id int) string { return fmt.Sprintf("%s.w.%d", s.prefix, id) }
 func (s subjects) data(id int) string   { return fmt.Sprintf("%s.d.%d", s.prefix, id) }
 
@@ -52,7 +55,7 @@ func parseJoin(v string) (Join, error) {
 	if j.Run == "" || j.Worker < 2 || j.Creds.URL == "" {
 		return Join{}, fmt.Errorf("dagr: %s misses the run, the worker id or the server's URL", EnvVar)
 	}
-	if j.Procs < 0 {
+	if j.Procs < 0 || j.Beat < 0 {
 		return Join{}, fmt.Errorf("dagr: %s asks for %d processors", EnvVar, j.Procs)
 	}
 	return j, nil

@@ -125,6 +125,16 @@ func (w *Worker) Serve() int {
 		conn.Close()
 		return code
 	}
+	if j.Beat > 0 {
+		beating := make(chan struct{})
+		defer func() { <-beating }()
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			defer close(beating)
+			w.beat(j.Beat, done)
+		}()
+	}
 	select {
 	case <-stop:
 		w.mu.Lock()
@@ -229,6 +239,24 @@ func (w *Worker) SpawnHome(s *wire.Spawn) (*Awaited, error) {
 func (w *Worker) Watch(task uint64) (*Awaited, error) {
 	a := w.Expect(task)
 	return a, w.up(wire.Up{Watch: &wire.Watch{Task: task, From: w.join.Worker}})
+}
+
+// beat sends worker 1 a heartbeat every period until done is closed.
+func (w *Worker) beat(period time.Duration, done <-chan struct{}) {
+	data, err := wire.Encode(wire.Beat{Worker: w.join.Worker})
+	if err != nil {
+		return
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		_ = w.conn.Publish(w.subj.beat(), data)
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Release tells worker 1 that this worker dropped a handle of task, which

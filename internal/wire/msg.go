@@ -122,6 +122,13 @@ type Pull struct {
 	Free   bool   `cbor:"4,keyasint,omitempty"`
 }
 
+// Beat is a worker's heartbeat, sent on a subject of its own every third
+// of the run's worker timeout: a worker that sends none for that long is
+// declared dead.
+type Beat struct {
+	Worker int `cbor:"1,keyasint"`
+}
+
 // Ask is a worker's request to worker 1 about the run: the live workers,
 // or, with Remove, to stop one of them. The answer is an Answer.
 type Ask struct {
