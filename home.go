@@ -19,7 +19,7 @@ import (
 // A hold is one of:
 //   - a worker's handle of the task: the one it spawned (Spawn), or one
 //     that a value brought it (Watch); the worker's Release ends it once
-//     the handle is garbage;
+//     the handle is garbage, and so does the worker's end (WorkerGone);
 //   - a value that holds a reference to the task, for as long as another
 //     process may decode it: one that worker 1 encoded (PinEncoded), in a
 //     task's arguments until the task ends on its worker, or in a result
@@ -43,14 +43,17 @@ type home struct{ s *Scheduler }
 type ref struct {
 	t     *Task
 	holds int
+	// byWorker counts, among holds, those of each worker's handles, which
+	// end when the worker is gone.
+	byWorker map[int]int
 	// carries are the references in the results of t that worker 1 sent
 	// to workers: held until this entry goes.
 	carries []uint64
 }
 
 // hold adds a hold of t, which is task id, keeping t for other processes
-// to name.
-func (s *Scheduler) hold(id uint64, t *Task) {
+// to name: a handle's on worker, or, with worker 0, a value's.
+func (s *Scheduler) hold(id uint64, t *Task, worker int) {
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
 	if s.refs == nil {
@@ -62,12 +65,18 @@ func (s *Scheduler) hold(id uint64, t *Task) {
 		s.refs[id] = r
 	}
 	r.holds++
+	if worker != 0 {
+		if r.byWorker == nil {
+			r.byWorker = make(map[int]int)
+		}
+		r.byWorker[worker]++
+	}
 }
 
 // holdEncoded is hold for Task.MarshalCBOR on worker 1: the hold keeps
 // the task until the value being encoded holds it (PinEncoded).
 func (s *Scheduler) holdEncoded(id uint64, t *Task) {
-	s.hold(id, t)
+	s.hold(id, t, 0)
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
 	if s.encoding == nil {
@@ -177,7 +186,36 @@ func (s *Scheduler) refCount() int {
 }
 
 // Release ends the hold of a handle of task id that worker dropped.
-func (h home) Release(id uint64, worker int) { h.Unpin([]uint64{id}) }
+func (h home) Release(id uint64, worker int) {
+	s := h.s
+	s.clMu.Lock()
+	r := s.refs[id]
+	held := r != nil && r.byWorker[worker] > 0
+	if held {
+		if r.byWorker[worker]--; r.byWorker[worker] == 0 {
+			delete(r.byWorker, worker)
+		}
+	}
+	s.clMu.Unlock()
+	if held {
+		h.Unpin([]uint64{id})
+	}
+}
+
+// WorkerGone ends the holds of the handles of worker, which is gone.
+func (h home) WorkerGone(worker int) {
+	s := h.s
+	var ids []uint64
+	s.clMu.Lock()
+	for id, r := range s.refs {
+		for range r.byWorker[worker] {
+			ids = append(ids, id)
+		}
+		delete(r.byWorker, worker)
+	}
+	s.clMu.Unlock()
+	h.Unpin(ids)
+}
 
 // Spawn spawns a task for a task on worker sp.From, and sends it the
 // task's end.
@@ -190,7 +228,7 @@ func (h home) Spawn(sp *wire.Spawn) {
 	if err != nil {
 		t = s.spawn(context.Background(), sp.Task, failWith, Options{Name: sp.Func}, err)
 	}
-	s.hold(sp.Task, t)
+	s.hold(sp.Task, t, sp.From)
 	h.watch(sp.Task, sp.From, pinned)
 }
 
@@ -259,7 +297,7 @@ func (s *Scheduler) pullArg(raw []byte, t reflect.Type) func(context.Context) (a
 // brought it, and sends worker the task's end once it ends.
 func (h home) Watch(id uint64, worker int) {
 	if t := h.s.ref(id); t != nil {
-		h.s.hold(id, t)
+		h.s.hold(id, t, worker)
 	}
 	h.watch(id, worker, nil)
 }

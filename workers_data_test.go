@@ -18,7 +18,7 @@ import (
 
 // The functions of the tests of where results live.
 func init() {
-	dagr.Register(keptHere, sumWhere, holdUntilCancelled, sumOfSpawned, collectGarbage, fetchTask, fetchNested, fetchAfterGC, fetchHandleAfterGC)
+	dagr.Register(keptHere, sumWhere, holdUntilCancelled, sumOfSpawned, collectGarbage, fetchTask, fetchNested, fetchAfterGC, fetchHandleAfterGC, spawnAndKeep)
 }
 
 // Kept is what a worker keeps for the run: task results too large for a
@@ -564,5 +564,44 @@ func TestWorkersHungWorkerIsStopped(t *testing.T) {
 	}
 	if ws := dagr.Workers(ctx); slices.Contains(ws, 2) {
 		t.Fatalf("Workers() = %v after worker 2 was stopped", ws)
+	}
+}
+
+// keptHandles keeps, on a worker, the handles that spawnAndKeep made.
+var keptHandles []*dagr.Task
+
+// spawnAndKeep spawns n tasks and keeps their handles for good.
+func spawnAndKeep(ctx context.Context, n int) int {
+	for i := range n {
+		keptHandles = append(keptHandles, dagr.Spawn(ctx, add, i, i))
+	}
+	return len(keptHandles)
+}
+
+// TestWorkersForgetHandlesOfDeadWorker: the tasks that only a dead
+// worker's handles held are forgotten on worker 1.
+func TestWorkersForgetHandlesOfDeadWorker(t *testing.T) {
+	ctx := withWorkers(t, 1)
+	pid := fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: 2}))
+	const n = 50
+	if got := fetch[int](t, ctx, dagr.Spawn(ctx, spawnAndKeep, dagr.Options{Single: 2}, n)); got != n {
+		t.Fatalf("worker 2 keeps %d handles, want %d", got, n)
+	}
+	if refs := dagr.RefsHere(ctx); refs < n {
+		t.Fatalf("worker 1 keeps %d tasks for worker 2's %d handles", refs, n)
+	}
+	// A task running there fails once worker 1 has noticed the death,
+	// after it let go of the dead worker's handles.
+	started := fifos(t, "started")[0]
+	held := dagr.Spawn(ctx, holdUntilCancelled, dagr.Options{Single: 2}, started)
+	awaitStarted(t, started)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := held.Fetch(ctx); err == nil {
+		t.Fatal("the task of the killed worker succeeded")
+	}
+	if refs := dagr.RefsHere(ctx); refs != 0 {
+		t.Fatalf("worker 1 still keeps %d tasks that only the dead worker named", refs)
 	}
 }

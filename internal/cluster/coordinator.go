@@ -102,8 +102,10 @@ type Home interface {
 	Spawn(s *wire.Spawn)           // spawn it; its Result goes to s.From (see SendResult)
 	Watch(task uint64, worker int) // send worker the task's Result once it ends
 	Cancel(task uint64, err error) // cancel a task a worker spawned
-	// Release ends the hold of a handle of task that worker dropped.
+	// Release ends the hold of a handle of task that worker dropped;
+	// WorkerGone ends those of every handle of worker, which is gone.
 	Release(task uint64, worker int)
+	WorkerGone(worker int)
 	// Pin adds a hold of each task of ids, which a value that another
 	// process may decode names, and returns those it knows: what Unpin is
 	// to end. PinEncoded is Pin for a value that this process encoded.
@@ -376,6 +378,7 @@ func (c *Coordinator) watch(w *workerProc) {
 	}
 	c.idle.Broadcast()
 	c.mu.Unlock()
+	c.home.WorkerGone(w.id)
 	for _, pc := range lost {
 		select {
 		case pc.done <- &wire.Done{Worker: w.id, Err: &wire.Error{Msg: fmt.Sprintf("worker %d exited while it ran the task (%v)", w.id, why), Origin: w.id}}:
