@@ -2,6 +2,7 @@ package dagr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -82,9 +83,33 @@ func (s *Scheduler) remoteSpec(sp *sched.Spec, o *Options, f any, t *cluster.Tar
 	sp.Occupancy = 0
 	sp.Checkpoint = withResult(sp.Checkpoint)
 	sp.Call = func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error) {
-		return cl.Call(ctx, *t, opts, fn, sig, args)
+		return callSurviving(ctx, cl, *t, opts, fn, sig, args)
 	}
 	return nil
+}
+
+// maxWorkerDeaths is how many workers may die while they run one task
+// before the task fails.
+const maxWorkerDeaths = 3
+
+// callSurviving is cl.Call, which it calls again when the worker dies
+// while it runs the task, on a live worker that t allows (any, for a
+// worker that a reservation chose), up to maxWorkerDeaths deaths. A task
+// pinned to one worker fails with that worker.
+func callSurviving(ctx context.Context, cl *cluster.Coordinator, t cluster.Target, opts cluster.Options, fn any, sig *call.Sig, args []any) (any, error) {
+	for died := 1; ; died++ {
+		v, err := cl.Call(ctx, t, opts, fn, sig, args)
+		if err == nil || !errors.Is(err, cluster.ErrWorkerLost) || ctx.Err() != nil || (!t.Reserved && len(t.Workers) == 1) {
+			return v, err
+		}
+		if died == maxWorkerDeaths {
+			return nil, fmt.Errorf("dagr: the task ran on %d workers that died while they ran it; the last: %w", died, err)
+		}
+		if t.Reserved {
+			t = cluster.Target{}
+		}
+		t.Inputs = nil
+	}
 }
 
 func describe(t *cluster.Target) string {
@@ -127,12 +152,12 @@ func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec 
 			moved.Store(true)
 			in := cluster.InputsOf(args)
 			if w, _, ok := cl.Reserve(in); ok {
-				return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
+				return callSurviving(ctx, cl, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
 			}
 		}
 		if moved.Load() {
 			// A retry goes to a worker too, to any that lives.
-			return cl.Call(ctx, cluster.Target{}, opts, fn, sig, args)
+			return callSurviving(ctx, cl, cluster.Target{}, opts, fn, sig, args)
 		}
 		backlog := s.eng.Backlog()
 		if backlog || hasRemote(args) {
@@ -143,7 +168,7 @@ func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec 
 					if there < here {
 						moved.Store(true)
 						sched.GiveUpShare(ctx)
-						return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
+						return callSurviving(ctx, cl, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
 					}
 					cl.Unreserve(w)
 				}

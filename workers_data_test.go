@@ -3,6 +3,8 @@ package dagr_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -18,7 +20,7 @@ import (
 
 // The functions of the tests of where results live.
 func init() {
-	dagr.Register(keptHere, sumWhere, holdUntilCancelled, sumOfSpawned, collectGarbage, fetchTask, fetchNested, fetchAfterGC, fetchHandleAfterGC, spawnAndKeep)
+	dagr.Register(keptHere, sumWhere, holdUntilCancelled, sumOfSpawned, collectGarbage, fetchTask, fetchNested, fetchAfterGC, fetchHandleAfterGC, spawnAndKeep, dieOnce, alwaysDie)
 }
 
 // Kept is what a worker keeps for the run: task results too large for a
@@ -603,5 +605,47 @@ func TestWorkersForgetHandlesOfDeadWorker(t *testing.T) {
 	}
 	if refs := dagr.RefsHere(ctx); refs != 0 {
 		t.Fatalf("worker 1 still keeps %d tasks that only the dead worker named", refs)
+	}
+}
+
+// dieOnce kills the worker that runs it the first time (marker does not
+// exist yet), and returns the id of the worker that runs it after.
+func dieOnce(marker string) (int, error) {
+	if _, err := os.Stat(marker); err != nil {
+		if err := os.WriteFile(marker, nil, 0o600); err != nil {
+			return 0, err
+		}
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // until the signal lands
+	}
+	return dagr.MyID(), nil
+}
+
+// alwaysDie kills the worker that runs it.
+func alwaysDie() error {
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {}
+}
+
+// TestWorkersTaskOfDeadWorkerRunsElsewhere: a task whose worker dies while
+// it runs runs again on another worker that its placement allows; one
+// that kills every worker it runs on fails after 3, saying so; one pinned
+// to a single worker fails with it.
+func TestWorkersTaskOfDeadWorkerRunsElsewhere(t *testing.T) {
+	ctx := withWorkers(t, 5)
+	marker := filepath.Join(t.TempDir(), "died")
+	first := dagr.Spawn(ctx, dieOnce, dagr.Options{Scope: dagr.WorkerScope(2, 3)}, marker)
+	if w := fetch[int](t, ctx, first); w != 2 && w != 3 {
+		t.Fatalf("the task that killed its worker ran again on worker %d, want 2 or 3", w)
+	}
+	if ws := dagr.Workers(ctx); len(ws) != 5 {
+		t.Fatalf("Workers() = %v after one of 2 and 3 died, want 5 of them", ws)
+	}
+	_, err := dagr.Spawn(ctx, alwaysDie, dagr.Options{Scope: dagr.WorkerScope(4, 5, 6)}).Fetch(ctx)
+	if err == nil || !strings.Contains(err.Error(), "ran on 3 workers that died") {
+		t.Fatalf("a task that kills every worker it runs on: %v", err)
+	}
+	if ws := dagr.Workers(ctx); len(ws) != 2 {
+		t.Fatalf("Workers() = %v after 4 of 5 workers died, want worker 1 and one other", ws)
 	}
 }

@@ -123,6 +123,10 @@ func NewCoordinator(reg *Registry, errOf func(worker int, e *wire.Error) error, 
 	return c
 }
 
+// ErrWorkerLost is in the error of a Call whose worker died while it ran
+// the task: the task may run again elsewhere.
+var ErrWorkerLost = errors.New("dagr: the worker died while it ran the task")
+
 // ErrClosed is the error of what is asked of a closed coordinator.
 var ErrClosed = errors.New("dagr: the scheduler is closed")
 
@@ -381,7 +385,7 @@ func (c *Coordinator) watch(w *workerProc) {
 	c.home.WorkerGone(w.id)
 	for _, pc := range lost {
 		select {
-		case pc.done <- &wire.Done{Worker: w.id, Err: &wire.Error{Msg: fmt.Sprintf("worker %d exited while it ran the task (%v)", w.id, why), Origin: w.id}}:
+		case pc.done <- &wire.Done{Worker: w.id, Lost: true, Err: &wire.Error{Msg: fmt.Sprintf("worker %d exited while it ran the task (%v)", w.id, why), Origin: w.id}}:
 		default: // its Done came first, and its call has it
 		}
 	}
@@ -758,6 +762,9 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	}
 	select {
 	case d := <-pc.done:
+		if d.Lost {
+			return nil, fmt.Errorf("%w: %w", ErrWorkerLost, c.errOf(w.id, d.Err))
+		}
 		if d.Err != nil {
 			return nil, c.errOf(w.id, d.Err)
 		}

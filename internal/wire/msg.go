@@ -157,6 +157,10 @@ type Done struct {
 	// occurrence: worker 1 holds those tasks while the result may be
 	// decoded.
 	Refs []uint64 `cbor:"6,keyasint,omitempty"`
+	// Lost says, in the Done that worker 1 makes for a task whose worker
+	// died while it ran, that the worker and not the task failed. It never
+	// travels.
+	Lost bool `cbor:"-"`
 }
 
 // Kind is what kind of failure an Error is, so that errors.Is still holds
