@@ -56,6 +56,10 @@ type ref struct {
 func (s *Scheduler) hold(id uint64, t *Task, worker int) {
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
+	s.holdLocked(id, t, worker)
+}
+
+func (s *Scheduler) holdLocked(id uint64, t *Task, worker int) {
 	if s.refs == nil {
 		s.refs = make(map[uint64]*ref)
 	}
@@ -76,9 +80,9 @@ func (s *Scheduler) hold(id uint64, t *Task, worker int) {
 // holdEncoded is hold for Task.MarshalCBOR on worker 1: the hold keeps
 // the task until the value being encoded holds it (PinEncoded).
 func (s *Scheduler) holdEncoded(id uint64, t *Task) {
-	s.hold(id, t, 0)
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
+	s.holdLocked(id, t, 0)
 	if s.encoding == nil {
 		s.encoding = make(map[uint64]int)
 	}
@@ -87,47 +91,37 @@ func (s *Scheduler) holdEncoded(id uint64, t *Task) {
 
 // Pin adds a hold of each task of ids that worker 1 knows, and returns
 // those: what Unpin is to end.
-func (h home) Pin(ids []uint64) []uint64 {
-	if len(ids) == 0 {
-		return nil
-	}
-	s := h.s
-	s.clMu.Lock()
-	defer s.clMu.Unlock()
-	return s.pinLocked(ids)
-}
-
-func (s *Scheduler) pinLocked(ids []uint64) []uint64 {
-	var pinned []uint64
-	for _, id := range ids {
-		if r := s.refs[id]; r != nil {
-			r.holds++
-			pinned = append(pinned, id)
-		}
-	}
-	return pinned
-}
+func (h home) Pin(ids []uint64) []uint64 { return h.pin(ids, false) }
 
 // PinEncoded is Pin for the references in a value that worker 1 encoded,
 // and ends as many of the holds that Task.MarshalCBOR took meanwhile
 // (holdEncoded): the value holds its tasks from now on. A reference that
 // did not come from MarshalCBOR (a tag kept in a field of type any) is
 // held only if its task is still known.
-func (h home) PinEncoded(ids []uint64) []uint64 {
+func (h home) PinEncoded(ids []uint64) []uint64 { return h.pin(ids, true) }
+
+func (h home) pin(ids []uint64, encoded bool) []uint64 {
 	if len(ids) == 0 {
 		return nil
 	}
 	s := h.s
 	s.clMu.Lock()
 	defer s.clMu.Unlock()
-	pinned := s.pinLocked(ids)
-	for _, id := range pinned {
-		if s.encoding[id] > 0 {
+	var pinned []uint64
+	for _, id := range ids {
+		r := s.refs[id]
+		if r == nil {
+			continue
+		}
+		pinned = append(pinned, id)
+		if encoded && s.encoding[id] > 0 {
+			// MarshalCBOR's hold becomes the value's.
 			if s.encoding[id]--; s.encoding[id] == 0 {
 				delete(s.encoding, id)
 			}
-			s.refs[id].holds-- // pinned above: at least one hold is left
+			continue
 		}
+		r.holds++
 	}
 	return pinned
 }
