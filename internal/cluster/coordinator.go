@@ -124,8 +124,15 @@ func NewCoordinator(reg *Registry, errOf func(worker int, e *wire.Error) error, 
 }
 
 // ErrWorkerLost is in the error of a Call whose worker died while it ran
-// the task: the task may run again elsewhere.
+// the task (errors.Is): the task may run again elsewhere.
 var ErrWorkerLost = errors.New("dagr: the worker died while it ran the task")
+
+// lostError is the error of a Call whose worker died: it reads as the
+// worker's error, which says so, and is ErrWorkerLost.
+type lostError struct{ error }
+
+func (e lostError) Unwrap() error        { return e.error }
+func (e lostError) Is(target error) bool { return target == ErrWorkerLost }
 
 // ErrClosed is the error of what is asked of a closed coordinator.
 var ErrClosed = errors.New("dagr: the scheduler is closed")
@@ -541,7 +548,7 @@ func (c *Coordinator) onUp(m natstransport.Msg) {
 
 // checkUp reports why u cannot come from a worker of this run: it names
 // a worker that this coordinator did not start, or a task in the ids of
-// another worker than its sender (see wire.TaskID), or nothing at all.
+// another worker than its sender (see wire.TaskID).
 func (c *Coordinator) checkUp(u *wire.Up) error {
 	var from int
 	var own uint64 // a task id that must be the sender's, if any
@@ -557,9 +564,8 @@ func (c *Coordinator) checkUp(u *wire.Up) error {
 	case u.Cancel != nil:
 		own = u.Cancel.Task
 		from = int(own >> 48)
-	default:
-		return errors.New("it holds nothing")
-	}
+	} // wire.Decode refused an Up that says nothing: from 0 is no worker
+
 	if own != 0 && int(own>>48) != from {
 		return fmt.Errorf("worker %d names task %d, which is not one of its own", from, own)
 	}
@@ -763,7 +769,7 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 	select {
 	case d := <-pc.done:
 		if d.Lost {
-			return nil, fmt.Errorf("%w: %w", ErrWorkerLost, c.errOf(w.id, d.Err))
+			return nil, lostError{c.errOf(w.id, d.Err)}
 		}
 		if d.Err != nil {
 			return nil, c.errOf(w.id, d.Err)
