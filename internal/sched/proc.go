@@ -59,6 +59,12 @@ func (p *proc) Thread() int { return p.index + 1 }
 
 func (p *proc) fits(occ uint32) bool { return p.used.Load()+occ <= FullOccupancy }
 
+// startsLocked reports whether a node of occupancy occ would start on p
+// now: it fits, and no node waits ahead of it, blocked or queued.
+func (p *proc) startsLocked(occ uint32) bool {
+	return len(p.waiters) == 0 && p.queue.peek() == nil && p.fits(occ)
+}
+
 // roomFor reports, without mu, whether a node of occupancy occ would start
 // at once on p: it fits, and nothing is queued ahead of it.
 func (p *proc) roomFor(occ uint32) bool { return p.queued.Load() == 0 && p.fits(occ) }
@@ -361,7 +367,7 @@ func (p *proc) takeDeferred() *Node {
 		return nil
 	}
 	p.mu.Lock()
-	if n.spec.allows(p) && !p.closed && len(p.waiters) == 0 && p.queue.peek() == nil && p.fits(n.occupancy()) && p.claimLocked(n) {
+	if n.spec.allows(p) && !p.closed && p.startsLocked(n.occupancy()) && p.claimLocked(n) {
 		p.unlock()
 		return n
 	}
@@ -398,7 +404,7 @@ func (p *proc) steal() *Node {
 		q.unlock()
 
 		p.mu.Lock()
-		if !p.closed && len(p.waiters) == 0 && p.queue.peek() == nil && p.fits(n.occupancy()) && p.claimLocked(n) {
+		if !p.closed && p.startsLocked(n.occupancy()) && p.claimLocked(n) {
 			p.unlock()
 			return n
 		}

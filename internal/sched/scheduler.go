@@ -262,7 +262,7 @@ func (s *Scheduler) enqueueAt(n *Node, hint *proc, mayDefer bool) bool {
 	occ := n.occupancy()
 	p := s.place(n, hint)
 	p.mu.Lock()
-	for !p.closed && !(p.queue.peek() == nil && len(p.waiters) == 0 && p.fits(occ)) {
+	for !p.closed && !p.startsLocked(occ) {
 		q := s.place(n, nil)
 		if q == p || !q.roomFor(occ) {
 			break
@@ -276,7 +276,7 @@ func (s *Scheduler) enqueueAt(n *Node, hint *proc, mayDefer bool) bool {
 		n.fail(errClosedCanceled)
 		return false
 	}
-	if p.queue.peek() == nil && len(p.waiters) == 0 && p.fits(occ) {
+	if p.startsLocked(occ) {
 		if mayDefer && s.starting.Load() >= s.maxStarting {
 			p.unlock()
 			s.deferNode(n)
