@@ -303,7 +303,7 @@ func (c *computation) spawn(th *Thunk, tasks map[*Thunk]*Task, cached map[*Thunk
 		}
 	}
 	if bad == nil && spec.Call == nil && c.s.cluster() != nil && !c.pinned(th) {
-		spec = c.s.spread(spec, th.f, th.opts != nil && th.opts.GetResult)
+		spec = c.s.spread(spec, th.f, th.opts)
 	}
 	task.node.SetID(th.id)
 	c.s.eng.SpawnOwned(&task.node, c.ctx, th.f, th.sig, args, deps, spec, bad)

@@ -33,6 +33,18 @@ type Options struct {
 	Timeout    time.Duration // cancel f after this long, on each try; the task fails with context.DeadlineExceeded
 	Priority   int           // among ready tasks on a processor, higher runs first
 
+	// WorkerDeaths is how many workers may die while they run the task
+	// (a crash, a kill, a hang past Config.WorkerTimeout) before it fails
+	// instead of running again on another worker: 0 means 3. Negative is
+	// an error.
+	WorkerDeaths int
+	// RunOnce says that f must not run twice, as for a task with effects
+	// that are not idempotent: if its worker dies while it runs, the task
+	// fails instead of running again, and if the worker that keeps its
+	// result dies, what needs the result fails instead of making it again.
+	// Retries still run f again after it fails.
+	RunOnce bool
+
 	// Checkpoint runs after f succeeds, before any dependent or caller sees
 	// the result; its error is logged, not fatal.
 	Checkpoint func(ctx context.Context, result any) error
@@ -61,6 +73,9 @@ func (s *Scheduler) spec(o *Options, f any) (*sched.Spec, error) {
 	}
 	if o.Retries < 0 {
 		return sp, fmt.Errorf("dagr: Options.Retries is %d; it must not be negative", o.Retries)
+	}
+	if o.WorkerDeaths < 0 {
+		return sp, fmt.Errorf("dagr: Options.WorkerDeaths is %d; it must be 0 (3) or more", o.WorkerDeaths)
 	}
 	if o.Timeout < 0 {
 		return sp, fmt.Errorf("dagr: Options.Timeout is %v; it must not be negative", o.Timeout)

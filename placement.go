@@ -2,7 +2,6 @@ package dagr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -79,37 +78,24 @@ func (s *Scheduler) remoteSpec(sp *sched.Spec, o *Options, f any, t *cluster.Tar
 		return fmt.Errorf("dagr: %s is not registered (see Register), so it runs on worker 1 only, and its options place it on %s", name, describe(t))
 	}
 	cl := s.cluster()
-	opts := cluster.Options{Name: o.Name, Occupancy: o.Occupancy, Priority: o.Priority, GetResult: o.GetResult, TimeUtil: o.TimeUtil}
+	opts := remoteOptions(o)
+	opts.Occupancy = o.Occupancy
 	sp.Occupancy = 0
 	sp.Checkpoint = withResult(sp.Checkpoint)
 	sp.Call = func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error) {
-		return callSurviving(ctx, cl, *t, opts, fn, sig, args)
+		return cl.Call(ctx, *t, opts, fn, sig, args)
 	}
 	return nil
 }
 
-// maxWorkerDeaths is how many workers may die while they run one task
-// before the task fails.
-const maxWorkerDeaths = 3
-
-// callSurviving is cl.Call, which it calls again when the worker dies
-// while it runs the task, on a live worker that t allows (any, for a
-// worker that a reservation chose), up to maxWorkerDeaths deaths. A task
-// pinned to one worker fails with that worker.
-func callSurviving(ctx context.Context, cl *cluster.Coordinator, t cluster.Target, opts cluster.Options, fn any, sig *call.Sig, args []any) (any, error) {
-	for died := 1; ; died++ {
-		v, err := cl.Call(ctx, t, opts, fn, sig, args)
-		if err == nil || !errors.Is(err, cluster.ErrWorkerLost) || ctx.Err() != nil || (!t.Reserved && len(t.Workers) == 1) {
-			return v, err
-		}
-		if died == maxWorkerDeaths {
-			return nil, fmt.Errorf("dagr: the task ran on %d workers that died while they ran it; the last: %w", died, err)
-		}
-		if t.Reserved {
-			t = cluster.Target{}
-		}
-		t.Inputs = nil
+// remoteOptions returns the options of o that go with a task to another
+// worker, or that say what to do when a worker dies; o may be nil.
+func remoteOptions(o *Options) cluster.Options {
+	if o == nil {
+		return cluster.Options{}
 	}
+	return cluster.Options{Name: o.Name, Priority: o.Priority, GetResult: o.GetResult, TimeUtil: o.TimeUtil,
+		Deaths: o.WorkerDeaths, Once: o.RunOnce}
 }
 
 func describe(t *cluster.Target) string {
@@ -131,14 +117,15 @@ func describe(t *cluster.Target) string {
 // there (see cluster.Inputs). Then it gives its processor here back. And
 // while it waits for room here, a worker whose processor becomes free
 // takes it (sched.Spill, see spillIfRoom). Only registered functions
-// go. getResult is Options.GetResult.
-func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec {
+// go. o is the task's Options, if it has any.
+func (s *Scheduler) spread(spec *sched.Spec, f any, o *Options) *sched.Spec {
 	if _, ok := registry.Registered(f); !ok {
 		return spec
 	}
 	cl := s.cluster()
-	opts := cluster.Options{Name: spec.Name, Priority: spec.Priority, Occupancy: float64(spec.Occupancy) / sched.FullOccupancy,
-		GetResult: getResult, TimeUtil: spec.TimeUtil}
+	opts := remoteOptions(o)
+	opts.Name, opts.Priority, opts.TimeUtil = spec.Name, spec.Priority, spec.TimeUtil
+	opts.Occupancy = float64(spec.Occupancy) / sched.FullOccupancy
 	if spec.Occupancy == 0 {
 		opts.Occupancy = NoOccupancy
 	}
@@ -152,12 +139,12 @@ func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec 
 			moved.Store(true)
 			in := cluster.InputsOf(args)
 			if w, _, ok := cl.Reserve(in); ok {
-				return callSurviving(ctx, cl, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
+				return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
 			}
 		}
 		if moved.Load() {
 			// A retry goes to a worker too, to any that lives.
-			return callSurviving(ctx, cl, cluster.Target{}, opts, fn, sig, args)
+			return cl.Call(ctx, cluster.Target{}, opts, fn, sig, args)
 		}
 		backlog := s.eng.Backlog()
 		if backlog || hasRemote(args) {
@@ -168,7 +155,7 @@ func (s *Scheduler) spread(spec *sched.Spec, f any, getResult bool) *sched.Spec 
 					if there < here {
 						moved.Store(true)
 						sched.GiveUpShare(ctx)
-						return callSurviving(ctx, cl, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
+						return cl.Call(ctx, cluster.Target{Workers: []int{w}, Reserved: true, Inputs: in}, opts, fn, sig, args)
 					}
 					cl.Unreserve(w)
 				}

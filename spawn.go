@@ -47,16 +47,16 @@ func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *T
 	}
 	spec := s.eng.DefaultSpec()
 	var (
-		bad       error
-		pinned    bool // Options.Single or Options.Scope says where
-		getResult bool
+		bad    error
+		pinned bool     // Options.Single or Options.Scope says where
+		opts   *Options // the task's, if it has any
 	)
 	if len(args) > 0 {
 		if o, ok := args[0].(Options); ok {
 			args = args[1:]
 			spec, bad = s.spec(&o, f)
 			pinned = o.Single != 0 || o.Scope != nil
-			getResult = o.GetResult
+			opts = &o
 		}
 	}
 	sig, err := call.Analyze(f)
@@ -72,7 +72,7 @@ func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *T
 		copied, deps, bad = bindArgs(sig, f, args, depBuf[:0])
 	}
 	if bad == nil && !pinned && s.cl.Load() != nil {
-		spec = s.spread(spec, f, getResult)
+		spec = s.spread(spec, f, opts)
 	}
 	// args stays on the caller's stack: the engine copies it, unless
 	// bindArgs made a copy of its own already.

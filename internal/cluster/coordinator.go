@@ -388,7 +388,12 @@ func (c *Coordinator) watch(w *workerProc) {
 		why = fmt.Sprintf("stopped by worker 1: no heartbeat for %v", c.timeout())
 	}
 	c.idle.Broadcast()
+	conn := c.conn
 	c.mu.Unlock()
+	// Pulls from it, here and on the other workers, stop.
+	if data, err := wire.Encode(wire.Gone{Worker: w.id}); err == nil {
+		_ = conn.Publish(c.subj.gone(), data)
+	}
 	c.home.WorkerGone(w.id)
 	for _, pc := range lost {
 		select {
@@ -680,6 +685,13 @@ type Options struct {
 	// TimeUtil is how long the task is expected to run: placement weighs
 	// it against moving the task's inputs.
 	TimeUtil time.Duration
+	// Deaths is how many workers may die while they run the task before
+	// it fails (0: DefaultWorkerDeaths).
+	Deaths int
+	// Once says that the task must not run twice: it fails when its
+	// worker dies while it runs, and its result is not made again when
+	// the worker that kept it is gone.
+	Once bool
 }
 
 // Call runs fn(args...) on a worker of target and returns its result: a
@@ -689,7 +701,59 @@ type Options struct {
 // ends, the worker is told to cancel the task and Call returns at once.
 // Among the workers of target, it picks the one where the task starts
 // soonest, counting the time to move its inputs there (see Cost).
-func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn any, sig *call.Sig, args []any) (_ any, err error) {
+//
+// Arguments whose workers are gone are made again first (see lineage).
+// When the worker dies while it runs the task, the task runs again on a
+// live worker that target allows (any, for a worker that Reserve chose),
+// until opts.Deaths workers died; a task pinned to one worker fails with
+// it, wrapping sched.ErrNoProcessor, and one with opts.Once fails at
+// once. Either way the error is ErrWorkerLost.
+func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn any, sig *call.Sig, args []any) (any, error) {
+	limit := opts.Deaths
+	if limit <= 0 {
+		limit = DefaultWorkerDeaths
+	}
+	name := c.nameOf(fn)
+	for deaths, losses := 0, 0; ; {
+		if err := c.recoverInputs(ctx, name, args); err != nil {
+			if target.Reserved {
+				c.unreserve(target.Workers[0])
+			}
+			return nil, err
+		}
+		res, err := c.try(ctx, target, opts, fn, sig, args)
+		switch {
+		case err == nil:
+			if v, ok := res.(*Value); ok && v.kept() {
+				v.lin = lineageOf(target, opts, fn, sig, args)
+			}
+			return res, nil
+		case ctx.Err() != nil:
+			return nil, err
+		case errors.Is(err, ErrWorkerLost):
+			deaths++
+			switch {
+			case opts.Once:
+				return nil, fmt.Errorf("dagr: %s must not run twice (Options.RunOnce), and its worker died while it ran it: %w", name, err)
+			case !target.Reserved && len(target.Workers) == 1:
+				return nil, fmt.Errorf("%w: %s is pinned to worker %d, which died while it ran it: %w", sched.ErrNoProcessor, name, target.Workers[0], err)
+			case deaths == limit:
+				return nil, fmt.Errorf("dagr: %s ran on %d workers that died while they ran it; the last: %w", name, deaths, err)
+			}
+		case errors.Is(err, errInputLost) && losses < maxInputLosses:
+			losses++
+		default:
+			return nil, err
+		}
+		if target.Reserved {
+			target = Target{}
+		}
+		target.Inputs = nil
+	}
+}
+
+// try sends the task to a worker once (see Call).
+func (c *Coordinator) try(ctx context.Context, target Target, opts Options, fn any, sig *call.Sig, args []any) (_ any, err error) {
 	sent := false // once the task is sent, its call's entry counts it in the load
 	if target.Reserved {
 		// Until then, an error gives the reservation back.
@@ -772,7 +836,7 @@ func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn 
 			return nil, lostError{c.errOf(w.id, d.Err)}
 		}
 		if d.Err != nil {
-			return nil, c.errOf(w.id, d.Err)
+			return nil, c.inputLost(ctx, d, c.errOf(w.id, d.Err))
 		}
 		if sig.Results != call.ResultValue && sig.Results != call.ResultValueErr {
 			return nil, nil

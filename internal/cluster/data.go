@@ -49,7 +49,8 @@ type mover struct {
 	oneShot int           // the held values that are not kept
 	dropped chan struct{} // signalled when a held value is dropped
 
-	pulled atomic.Int64 // bytes pulled from other processes
+	pulled atomic.Int64          // bytes pulled from other processes
+	gone   map[int]chan struct{} // by worker: closed once worker 1 declared it dead (guarded by mu)
 
 	streams *streamer // serves the held values over TCP; nil if it could not listen
 	token   [sha256.Size]byte
@@ -65,8 +66,15 @@ type heldValue struct {
 // NATS with creds.
 func newMover(id int, conn *natstransport.Conn, subj subjects, creds natstransport.Credentials) (*mover, error) {
 	m := &mover{id: id, conn: conn, subj: subj, held: make(map[uint64]heldValue), dropped: make(chan struct{}, 1),
-		token: streamToken(creds.Pass)}
+		token: streamToken(creds.Pass), gone: make(map[int]chan struct{})}
 	if _, err := conn.Subscribe(subj.data(id), m.serve); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Subscribe(subj.gone(), func(msg natstransport.Msg) {
+		if g, err := wire.Decode[wire.Gone](msg.Data); err == nil && g.Worker != id {
+			close(m.goneCh(g.Worker, true))
+		}
+	}); err != nil {
 		return nil, err
 	}
 	// A process that cannot listen serves its values over NATS only.
@@ -88,6 +96,30 @@ func streamHost(creds natstransport.Credentials) string {
 	}
 	return ""
 }
+
+// goneCh returns the channel that is closed once worker is declared dead;
+// with closing, it returns it only if it is not closed yet, else a fresh
+// channel, so that the caller may close it.
+func (m *mover) goneCh(worker int, closing bool) chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ch := m.gone[worker]
+	if ch == nil {
+		ch = make(chan struct{})
+		m.gone[worker] = ch
+	} else if closing {
+		select {
+		case <-ch:
+			return make(chan struct{})
+		default:
+		}
+	}
+	return ch
+}
+
+// errHolderGone is the cause of a pull that stopped because its holder
+// was declared dead.
+var errHolderGone = errors.New("the worker that holds it is gone")
 
 // span returns the bytes [off, off+n) of held value key's encoding, as
 // views of its parts, cut short at its end; or why it cannot. Pieces over
@@ -269,6 +301,24 @@ func (m *mover) materialize(ctx context.Context, data []byte) (_ []byte, owned b
 		}
 		return v.data.bytes(), false, nil
 	}
+	// A pull from a worker that dies stops when worker 1 says so: a piece
+	// asked for before the death has no other end.
+	gone := m.goneCh(h.Holder, false)
+	select {
+	case <-gone:
+		return nil, false, fmt.Errorf("pulling a value of %d bytes from worker %d: %w", h.Size, h.Holder, errHolderGone)
+	default:
+	}
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	ended := ctx.Done()
+	go func() {
+		select {
+		case <-gone:
+			stop(errHolderGone)
+		case <-ended:
+		}
+	}()
 	out := make([]byte, h.Size)
 	if h.Addr != "" {
 		err := pullStream(ctx, h.Addr, m.token, h.Key, 0, out)
@@ -281,6 +331,9 @@ func (m *mover) materialize(ctx context.Context, data []byte) (_ []byte, owned b
 				m.free(data)
 			}
 			if err != nil {
+				if ctx.Err() != nil {
+					err = context.Cause(ctx)
+				}
 				return nil, false, fmt.Errorf("pulling a value of %d bytes from worker %d: %w", h.Size, h.Holder, err)
 			}
 			return out, true, nil

@@ -33,6 +33,7 @@ func (s subjects) join() string         { return s.prefix + ".join" }
 func (s subjects) up() string           { return s.prefix + ".up" }
 func (s subjects) ask() string          { return s.prefix + ".ask" }
 func (s subjects) beat() string         { return s.prefix + ".beat" }
+func (s subjects) gone() string         { return s.prefix + ".gone" }
 func (s subjects) worker(id int) string { return fmt.Sprintf("%s.w.%d", s.prefix, id) }
 func (s subjects) data(id int) string   { return fmt.Sprintf("%s.d.%d", s.prefix, id) }
 

@@ -31,9 +31,13 @@ type Value struct {
 	typ reflect.Type
 	c   *Coordinator
 
+	lin   *lineage   // how it was made, if it is kept on a worker; set once, before the Value is shared
+	recMu sync.Mutex // one recover at a time
+
 	mu     sync.Mutex
 	worker int    // where the value lives
 	data   []byte // its encoding, or a Held
+	now    *Value // the value made again after its worker died (see recover)
 
 	getMu sync.Mutex // one Get at a time
 	done  bool       // decoded: v and err are set
@@ -105,8 +109,29 @@ func (c *Coordinator) freeKept(k keptKey) {
 // RemoteType is the type of the value: the result type of its function.
 func (v *Value) RemoteType() reflect.Type { return v.typ }
 
+// latest returns the Value that stands for v's value now: v, or the
+// value made again after its worker died.
+func (v *Value) latest() *Value {
+	for {
+		v.mu.Lock()
+		n := v.now
+		v.mu.Unlock()
+		if n == nil {
+			return v
+		}
+		v = n
+	}
+}
+
+// kept reports whether the value is kept on another worker.
+func (v *Value) kept() bool {
+	h, ok := wire.DecodeHeld(v.Encoding())
+	return ok && h.Kept
+}
+
 // Worker returns the id of the worker where the value lives.
 func (v *Value) Worker() int {
+	v = v.latest()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.worker
@@ -115,6 +140,7 @@ func (v *Value) Worker() int {
 // Encoding returns what stands for the value in a message to another
 // worker: its encoding, or a Held.
 func (v *Value) Encoding() []byte {
+	v = v.latest()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.data
@@ -122,6 +148,7 @@ func (v *Value) Encoding() []byte {
 
 // Where returns the worker that has the value's encoding, and its size.
 func (v *Value) Where() (worker int, size int64) {
+	v = v.latest()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if h, ok := wire.DecodeHeld(v.data); ok {
@@ -153,39 +180,61 @@ func (v *Value) Get(ctx context.Context) (any, error) {
 	if v.done {
 		return v.v, v.err
 	}
-	v.mu.Lock()
-	worker, data := v.worker, v.data
-	v.mu.Unlock()
+	for losses := 0; ; losses++ {
+		raw, owned, worker, err := v.materialize(ctx)
+		if err == nil {
+			v.v, v.err = v.c.values.Decode(raw, v.typ, owned)
+			v.done = true
+			return v.v, v.err
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if worker != 1 && losses < maxInputLosses && v.c.lost(ctx, v, true) {
+			// Its worker died: make it again, and pull it from where it is
+			// then.
+			if rerr := v.recover(ctx); rerr == nil {
+				continue
+			} else {
+				err = rerr
+			}
+		} else if worker != 1 && v.c.Procs(worker) == 0 {
+			err = fmt.Errorf("worker %d, which kept it, is gone: %w", worker, err)
+		}
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		v.done, v.err = true, fmt.Errorf("its value on worker %d: %w", worker, err)
+		return nil, v.err
+	}
+}
+
+// materialize returns the encoding of the value, pulled from the worker
+// that keeps it, and that worker.
+func (v *Value) materialize(ctx context.Context) (_ []byte, owned bool, worker int, _ error) {
+	x := v.latest()
+	x.mu.Lock()
+	worker, data := x.worker, x.data
+	x.mu.Unlock()
 	raw, owned, err := v.c.Materialize(ctx, data)
 	if err != nil && ctx.Err() == nil {
 		// Brought here meanwhile (RemoveProc): take the copy here.
-		v.mu.Lock()
-		now, moved := v.data, v.worker != worker
-		v.mu.Unlock()
+		x.mu.Lock()
+		now, moved := x.data, x.worker != worker
+		x.mu.Unlock()
 		if moved {
 			worker = 1
 			raw, owned, err = v.c.Materialize(ctx, now)
 		}
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		if worker != 1 && v.c.Procs(worker) == 0 {
-			err = fmt.Errorf("worker %d, which kept it, is gone: %w", worker, err)
-		}
-		v.done, v.err = true, fmt.Errorf("its value on worker %d: %w", worker, err)
-		return nil, v.err
-	}
-	v.v, v.err = v.c.values.Decode(raw, v.typ, owned)
-	v.done = true
-	return v.v, v.err
+	return raw, owned, worker, err
 }
 
 // bring moves the value to worker 1 for good, if it is kept elsewhere: it
 // is pulled and stays here. Its worker keeps its copy for the pulls under
 // way, until the Value is garbage or the worker gone (see RemoveProc).
 func (v *Value) bring(ctx context.Context) error {
+	v = v.latest()
 	data := v.Encoding()
 	if h, ok := wire.DecodeHeld(data); !ok || !h.Kept {
 		return nil

@@ -372,10 +372,14 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 			args[i] = v // made here, by an earlier task
 			continue
 		}
-		raw, owned, err := w.mv.materialize(ctx, raw)
+		data, owned, err := w.mv.materialize(ctx, raw)
 		if err != nil {
+			if h, ok := wire.DecodeHeld(raw); ok && h.Holder != w.join.Worker {
+				d.Missing = h.Holder // it may be dead: worker 1 will see
+			}
 			return fail("argument %d of %s: %v", i+1, s.Func, err)
 		}
+		raw = data
 		v, err := w.values.Decode(raw, sig.Param(i), owned)
 		if err != nil {
 			return fail("argument %d of %s: %v", i+1, s.Func, err)

@@ -129,6 +129,12 @@ type Beat struct {
 	Worker int `cbor:"1,keyasint"`
 }
 
+// Gone tells every process of a run that worker 1 declared Worker dead:
+// what they pull from it stops at once.
+type Gone struct {
+	Worker int `cbor:"1,keyasint"`
+}
+
 // Ask is a worker's request to worker 1 about the run: the live workers,
 // or, with Remove, to stop one of them. The answer is an Answer.
 type Ask struct {
@@ -157,6 +163,9 @@ type Done struct {
 	// occurrence: worker 1 holds those tasks while the result may be
 	// decoded.
 	Refs []uint64 `cbor:"6,keyasint,omitempty"`
+	// Missing is the worker that kept an argument that the task could not
+	// pull: it may have died, and the argument may be made again.
+	Missing int `cbor:"7,keyasint,omitempty"`
 	// Lost says, in the Done that worker 1 makes for a task whose worker
 	// died while it ran, that the worker and not the task failed. It never
 	// travels.
