@@ -1,6 +1,7 @@
 package dagr_test
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -12,6 +13,9 @@ import (
 // and checks that no goroutine outlives the tests: every scheduler the tests
 // make is closed, and Default() keeps no goroutine while it is idle.
 func TestMain(m *testing.M) {
+	if cfg := os.Getenv(natsNodeEnv); cfg != "" {
+		os.Exit(serveNATSNode(cfg))
+	}
 	dagr.Main()
 	goleak.VerifyTestMain(m)
 }

@@ -2,6 +2,7 @@ package dagr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/dagr/dagr/internal/cache"
 	"github.com/dagr/dagr/internal/cluster"
+	"github.com/dagr/dagr/internal/natstransport"
 	"github.com/dagr/dagr/internal/sched"
 )
 
@@ -44,6 +46,30 @@ type Config struct {
 	// running tasks then fail, as if it had exited. 0 means 3s. Negative
 	// is an error.
 	WorkerTimeout time.Duration
+
+	// Listen, when set, is the address (host:port; port 0 picks one) at
+	// which the run's embedded NATS server accepts workers from other
+	// machines (see JoinURL). Every connection of the run then uses TLS,
+	// with the certificate in TLSCertFile and TLSKeyFile (PEM), or, when
+	// both are empty, with one made for the run, whose SHA-256
+	// fingerprint the join URL carries for workers to pin. Empty: the
+	// server listens on 127.0.0.1 only, for workers of this machine.
+	Listen      string
+	TLSCertFile string
+	TLSKeyFile  string
+
+	// NATS, when set, is the URL of an existing NATS server or cluster
+	// (nats:// or tls://; several, comma-separated) that the run uses
+	// instead of embedding a server; a user and password may be in it.
+	// NATSCreds names a credentials file (JWT and nkey seed), NATSNKey a
+	// file holding an nkey seed, NATSCA a PEM file of the CAs that sign
+	// the servers' certificates. Workers get the same settings through
+	// the join URL: the files must be at the same paths on their
+	// machines. Runs that share a cluster use subjects of their own.
+	NATS      string
+	NATSCreds string
+	NATSNKey  string
+	NATSCA    string
 }
 
 // Scheduler runs tasks on processors. Several schedulers may live side by
@@ -54,6 +80,7 @@ type Scheduler struct {
 	procs         int
 	workerProcs   int
 	workerTimeout time.Duration
+	transport     cluster.Transport
 	log           *slog.Logger
 	cache         *cache.LRU[Thunk] // bounds cached thunk results; nil when unbounded
 
@@ -83,7 +110,20 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Scheduler{procs: cfg.Procs, workerProcs: cfg.WorkerProcs, workerTimeout: cfg.WorkerTimeout, log: cfg.Logger}
+	if cfg.NATS != "" && (cfg.Listen != "" || cfg.TLSCertFile != "" || cfg.TLSKeyFile != "") {
+		return nil, errors.New("dagr: Config.NATS names an existing NATS server, and Config.Listen, TLSCertFile and TLSKeyFile configure an embedded one: set one or the other")
+	}
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, errors.New("dagr: Config.TLSCertFile and Config.TLSKeyFile go together: set both or neither")
+	}
+	if cfg.TLSCertFile != "" && cfg.Listen == "" {
+		return nil, errors.New("dagr: Config.TLSCertFile is set but Config.Listen is not: the embedded server uses TLS only when it listens beyond loopback")
+	}
+	s := &Scheduler{procs: cfg.Procs, workerProcs: cfg.WorkerProcs, workerTimeout: cfg.WorkerTimeout, log: cfg.Logger,
+		transport: cluster.Transport{
+			Server: natstransport.ServerConfig{Listen: cfg.Listen, CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile},
+			NATS:   natstransport.Credentials{URL: cfg.NATS, Creds: cfg.NATSCreds, NKey: cfg.NATSNKey, CA: cfg.NATSCA},
+		}}
 	if cfg.CacheBytes > 0 {
 		s.cache = cache.New(cfg.CacheBytes, (*Thunk).dropCached)
 	}

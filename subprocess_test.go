@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,13 @@ const childEnv = "DAGR_TEST_CHILD"
 // child, the enclosing tests run again up to it.
 func isolated(t *testing.T, timeout time.Duration, body func(t *testing.T)) {
 	t.Helper()
+	isolatedVia(t, timeout, nil, body)
+}
+
+// isolatedVia is isolated, with the child started through the command
+// via (as "ip netns exec NAME"), if not nil.
+func isolatedVia(t *testing.T, timeout time.Duration, via []string, body func(t *testing.T)) {
+	t.Helper()
 	if os.Getenv(childEnv) == t.Name() {
 		body(t)
 		return
@@ -39,12 +47,13 @@ func isolated(t *testing.T, timeout time.Duration, body func(t *testing.T)) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0],
+	args := append(slices.Clone(via), os.Args[0],
 		"-test.run="+strings.Join(parts, "/"),
 		"-test.count=1",
 		"-test.v",
 		"-test.timeout="+timeout.String(),
 	)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	// The race detector sleeps a second before the process exits, unless
 	// told otherwise.
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")

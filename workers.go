@@ -17,10 +17,17 @@ var myID atomic.Int64
 // in any other. Main sets it before any task runs.
 var thisWorker *cluster.Worker
 
+// JoinEnv is the environment variable that makes a process of the program
+// a worker of a run that it did not start: on this machine or another, the
+// program's own binary, started with JoinEnv set to the run's join URL
+// (see Scheduler.JoinURL), joins the run in Main, and serves it until the
+// run ends. The URL may carry procs=N, the worker's processors.
+const JoinEnv = cluster.JoinEnv
+
 // Main is the first line of main() and of TestMain. In a process that
-// AddProcs started as a worker, it joins the run, serves tasks until the
-// scheduler stops it or is gone, and exits; in any other process it
-// returns at once.
+// AddProcs started as a worker, or that has JoinEnv set, it joins the run,
+// serves tasks until the scheduler stops it or is gone, and exits; in any
+// other process it returns at once.
 func Main() {
 	j, ok, err := cluster.WorkerFromEnv()
 	if !ok {
@@ -30,11 +37,15 @@ func Main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	myID.Store(int64(j.Worker))
 	defaultProcs = j.Procs
 	s := Default()
 	thisWorker = cluster.NewWorker(j, &registry, s.procs, s.runSubmitted, encodeError, values{s})
-	code := thisWorker.Serve()
+	code := thisWorker.Connect()
+	if code != 0 {
+		os.Exit(code)
+	}
+	myID.Store(int64(thisWorker.ID()))
+	code = thisWorker.Serve()
 	if code == 0 {
 		// Stopped: the tasks have ended. Otherwise the scheduler is gone,
 		// and a task that ignores its context must not keep this process.
@@ -67,19 +78,48 @@ func (s *Scheduler) AddProcs(ctx context.Context, n int) ([]int, error) {
 	if MyID() != 1 {
 		return nil, fmt.Errorf("dagr: AddProcs(%d) on worker %d: only worker 1 starts workers", n, MyID())
 	}
+	return s.coordinator().AddProcs(orBackground(ctx), n, s.workerProcs)
+}
+
+// coordinator returns the coordinator of s's workers, made on first use.
+func (s *Scheduler) coordinator() *cluster.Coordinator {
 	s.clMu.Lock()
+	defer s.clMu.Unlock()
 	cl := s.cl.Load()
 	if cl == nil {
 		cl = cluster.NewCoordinator(&registry, workerError, values{s}, home{s})
 		cl.SetWorkerTimeout(s.workerTimeout)
+		cl.SetTransport(s.transport)
 		s.eng.SetResolve(resolveRemote)
 		cl.OnRoom(func() { s.eng.Spill() })
 		s.eng.OnSpillable(s.spillIfRoom)
 		s.cl.Store(cl)
+		withWorkers.Store(s, struct{}{})
 	}
-	s.clMu.Unlock()
-	withWorkers.Store(s, struct{}{})
-	return cl.AddProcs(orBackground(ctx), n, s.workerProcs)
+	return cl
+}
+
+// JoinURL returns the URL with which a process of this program joins s's
+// run as a worker: start the program's binary, on any machine that
+// reaches the run's NATS server, with JoinEnv set to it. It holds the
+// run's credentials: treat it as a secret. The first call starts the
+// run's NATS server (see Config.Listen) or connects to Config.NATS. Only
+// worker 1 has it.
+func (s *Scheduler) JoinURL() (string, error) {
+	if MyID() != 1 {
+		return "", fmt.Errorf("dagr: JoinURL on worker %d: only worker 1 has it", MyID())
+	}
+	return s.coordinator().JoinURL()
+}
+
+// WaitWorkers waits until at least n workers besides worker 1 are live
+// (started by AddProcs or joined by URL), and returns the live workers,
+// 1 first; or ctx's error, saying how many joined.
+func (s *Scheduler) WaitWorkers(ctx context.Context, n int) ([]int, error) {
+	if MyID() != 1 {
+		return nil, fmt.Errorf("dagr: WaitWorkers on worker %d: only worker 1 has it", MyID())
+	}
+	return s.coordinator().WaitWorkers(orBackground(ctx), n)
 }
 
 // cluster returns the coordinator of s's workers, or nil if s never

@@ -40,7 +40,10 @@ type Coordinator struct {
 	collecting    atomic.Bool               // a collection that countKept started runs
 
 	mu       sync.Mutex
-	srv      *natstransport.Server
+	tr       Transport
+	srv      *natstransport.Server // nil until started, and with an external NATS
+	creds    natstransport.Credentials
+	key      string // the run's secret (Join.Key)
 	conn     *natstransport.Conn
 	mv       *mover // values held for workers, and pulled from them
 	run      string
@@ -56,14 +59,17 @@ type Coordinator struct {
 	closed   bool
 }
 
-// workerProc is a worker process this coordinator started.
+// workerProc is a worker process this coordinator started, or one that
+// joined by URL (remote).
 type workerProc struct {
 	id     int
-	cmd    *exec.Cmd
+	cmd    *exec.Cmd      // nil for a remote worker
 	stdin  io.WriteCloser // closed by the worker's death or ours: either way the other side sees it
 	joined chan error     // gets the outcome of the worker's Hello
-	exited chan struct{}  // closed when the process is gone
+	exited chan struct{}  // closed when the process is gone, or, if remote, declared gone
 	exit   error          // how it exited, once exited is closed
+	token  string         // a remote worker's name (wire.Hello.Token)
+	ended  sync.Once      // the worker's end is handled once (see gone)
 
 	// sendMu orders a Stop after the tasks sent: Call holds it for reading
 	// while it sends, stop for writing.
@@ -137,42 +143,69 @@ func (e lostError) Is(target error) bool { return target == ErrWorkerLost }
 // ErrClosed is the error of what is asked of a closed coordinator.
 var ErrClosed = errors.New("dagr: the scheduler is closed")
 
-// startLocked starts the server and subscribes to the run's subjects, once.
-func (c *Coordinator) startLocked() error {
+// Transport says how the processes of a run reach one another: through an
+// existing NATS server or cluster when NATS.URL is set, else through a
+// server that the coordinator embeds (see natstransport.ServerConfig).
+type Transport struct {
+	Server natstransport.ServerConfig
+	NATS   natstransport.Credentials
+}
+
+// SetTransport sets how the run's processes reach one another. It applies
+// if it comes before the first worker is started or asked for.
+func (c *Coordinator) SetTransport(t Transport) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tr = t
+}
+
+// startLocked starts the server, or connects to the external one, and
+// subscribes to the run's subjects, once.
+func (c *Coordinator) startLocked() (err error) {
 	if c.closed {
 		return ErrClosed
 	}
 	if c.conn != nil {
 		return nil
 	}
-	srv, err := natstransport.StartServer()
+	var srv *natstransport.Server
+	creds := c.tr.NATS
+	if creds.URL == "" {
+		if srv, err = natstransport.StartServer(c.tr.Server); err != nil {
+			return err
+		}
+		creds = srv.Credentials()
+	}
+	conn, err := natstransport.Connect(creds, "dagr worker 1", nil)
 	if err != nil {
+		if srv != nil {
+			srv.Shutdown()
+		}
 		return err
 	}
-	conn, err := natstransport.Connect(srv.Credentials(), "dagr worker 1", nil)
-	if err != nil {
-		srv.Shutdown()
-		return err
-	}
-	c.run = natstransport.NewRunID()
+	defer func() {
+		if err != nil {
+			conn.Close()
+			if srv != nil {
+				srv.Shutdown()
+			}
+		}
+	}()
+	c.run, c.key = natstransport.NewRunID(), natstransport.NewSecret()
 	c.subj = subjectsOf(c.run)
 	for _, sub := range []struct {
 		subject string
 		handle  func(natstransport.Msg)
 	}{{c.subj.join(), c.onHello}, {c.subj.ask(), c.onAsk}, {c.subj.beat(), c.onBeat}, {c.subj.up(), c.onUp}} {
 		if _, err := conn.Subscribe(sub.subject, sub.handle); err != nil {
-			conn.Close()
-			srv.Shutdown()
 			return err
 		}
 	}
-	mv, err := newMover(1, conn, c.subj, srv.Credentials())
+	mv, err := newMover(1, conn, c.subj, c.key, creds.URL)
 	if err != nil {
-		conn.Close()
-		srv.Shutdown()
 		return err
 	}
-	c.srv, c.conn, c.mv = srv, conn, mv
+	c.srv, c.conn, c.mv, c.creds = srv, conn, mv, creds
 	c.stopMonitor = make(chan struct{})
 	go c.monitor(c.stopMonitor)
 	return nil
@@ -207,7 +240,8 @@ func (c *Coordinator) timeout() time.Duration {
 	return DefaultWorkerTimeout
 }
 
-// onBeat notes a worker's heartbeat.
+// onBeat notes a worker's heartbeat, and answers it: a worker that is not
+// in the run (any more) is refused, and exits.
 func (c *Coordinator) onBeat(m natstransport.Msg) {
 	b, err := wire.Decode[wire.Beat](m.Data)
 	if err != nil {
@@ -216,9 +250,22 @@ func (c *Coordinator) onBeat(m natstransport.Msg) {
 	}
 	c.mu.Lock()
 	w := c.workers[b.Worker]
+	refused := ""
+	if w == nil || w.hung {
+		refused = fmt.Sprintf("worker %d is not in the run: it was declared dead, or never joined", b.Worker)
+	}
 	c.mu.Unlock()
-	if w != nil {
+	if b.Leaving {
+		if w != nil && w.cmd == nil {
+			go c.gone(w, "it stopped")
+		}
+		return
+	}
+	if refused == "" {
 		w.lastBeat.Store(time.Now().UnixNano())
+	}
+	if data, err := wire.Encode(wire.Welcome{Refused: refused}); err == nil {
+		_ = m.Respond(data)
 	}
 }
 
@@ -235,10 +282,11 @@ func (c *Coordinator) monitor(stop <-chan struct{}) {
 		case now := <-t.C:
 			c.mu.Lock()
 			for _, w := range c.workers {
-				if w.live && !w.hung && now.Sub(time.Unix(0, w.lastBeat.Load())) > c.timeout() {
+				// A remote worker counts from its first Hello on.
+				if (w.live || w.cmd == nil) && !w.hung && now.Sub(time.Unix(0, w.lastBeat.Load())) > c.timeout() {
 					w.hung = true
-					c.warnf("dagr: worker %d sent no heartbeat for %v: worker 1 stops it\n", w.id, c.timeout())
-					_ = w.cmd.Process.Kill()
+					c.warnf("dagr: worker %d sent no heartbeat for %v: worker 1 declares it dead\n", w.id, c.timeout())
+					c.endLocked(w)
 				}
 			}
 			c.mu.Unlock()
@@ -343,7 +391,7 @@ func (c *Coordinator) AddProcs(ctx context.Context, n, procs int) ([]int, error)
 func (c *Coordinator) spawnLocked(exe string, procs int) (*workerProc, error) {
 	id := c.nextID
 	c.nextID++
-	j, err := json.Marshal(Join{Run: c.run, Worker: id, Procs: procs, Creds: c.srv.Credentials(), Beat: c.timeout() / 3})
+	j, err := json.Marshal(Join{Run: c.run, Worker: id, Procs: procs, Creds: c.creds, Beat: c.timeout() / 3, Key: c.key})
 	if err != nil {
 		return nil, err
 	}
@@ -369,8 +417,30 @@ func withoutWorkerEnv(env []string) []string {
 
 // watch waits for a worker process to exit, then fails the tasks it had.
 func (c *Coordinator) watch(w *workerProc) {
-	w.exit = w.cmd.Wait()
+	err := w.cmd.Wait()
 	_ = w.stdin.Close()
+	c.gone(w, fmt.Sprint(err))
+}
+
+// endLocked ends w: a process of this machine is killed (watch sees it
+// exit), a remote worker declared gone: it is refused if it comes back.
+func (c *Coordinator) endLocked(w *workerProc) {
+	if w.cmd != nil {
+		_ = w.cmd.Process.Kill()
+		return
+	}
+	go c.gone(w, "declared dead")
+}
+
+// gone takes a worker that exited, or was declared dead, out of the run:
+// the tasks it ran fail with ErrWorkerLost, the holds of its handles end,
+// and every process stops pulling from it.
+func (c *Coordinator) gone(w *workerProc, why string) {
+	w.ended.Do(func() { c.end(w, why) })
+}
+
+func (c *Coordinator) end(w *workerProc, why string) {
+	w.exit = errors.New(why)
 	close(w.exited)
 	c.mu.Lock()
 	delete(c.workers, w.id)
@@ -383,7 +453,6 @@ func (c *Coordinator) watch(w *workerProc) {
 		}
 	}
 	w.load = 0 // what it ran is lost: a RemoveProc that waits for it ends
-	why := fmt.Sprint(w.exit)
 	if w.hung {
 		why = fmt.Sprintf("stopped by worker 1: no heartbeat for %v", c.timeout())
 	}
@@ -442,9 +511,14 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 		reply(err.Error())
 		return
 	}
+	if h.Worker == 0 {
+		c.assign(m, h)
+		return
+	}
 	c.mu.Lock()
 	w := c.workers[h.Worker]
-	if h.Run != c.run || w == nil || w.cmd.Process.Pid != h.PID || w.aborted || c.closed {
+	if h.Run != c.run || w == nil || w.aborted || w.hung || c.closed ||
+		(w.cmd != nil && w.cmd.Process.Pid != h.PID) || (w.cmd == nil && (w.token != h.Token || w.live)) {
 		c.mu.Unlock()
 		reply(fmt.Sprintf("no worker %d (pid %d) is wanted in this run", h.Worker, h.PID))
 		return
@@ -453,6 +527,7 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 	if diff == "" {
 		w.live, w.procs = true, max(h.Procs, 1)
 		w.lastBeat.Store(time.Now().UnixNano())
+		c.idle.Broadcast() // for WaitWorkers
 	}
 	c.mu.Unlock()
 	if diff != "" {
@@ -465,6 +540,73 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 	w.joined <- nil
 	for range w.procs {
 		c.room()
+	}
+}
+
+// assign gives an id to a worker that joins by URL: it becomes live with
+// its second Hello, which carries that id (see wire.Hello.Token).
+func (c *Coordinator) assign(m natstransport.Msg, h *wire.Hello) {
+	answer := func(wel wire.Welcome) {
+		data, _ := wire.Encode(wel)
+		_ = m.Respond(data)
+	}
+	if diff := Diff(c.reg.Funcs(), h.Registry); diff != "" {
+		c.warnf("dagr: worker 1 refused a worker that joined by URL: it runs another build of the program: %s\n", diff)
+		answer(wire.Welcome{Refused: "it runs another build of the program: " + diff})
+		return
+	}
+	c.mu.Lock()
+	if h.Run != c.run || h.Token == "" || c.closed {
+		c.mu.Unlock()
+		answer(wire.Welcome{Refused: "no worker is wanted in this run"})
+		return
+	}
+	id := c.nextID
+	c.nextID++
+	w := &workerProc{id: id, token: h.Token, joined: make(chan error, 1), exited: make(chan struct{})}
+	w.lastBeat.Store(time.Now().UnixNano())
+	c.workers[id] = w
+	beat := c.timeout() / 3
+	c.mu.Unlock()
+	answer(wire.Welcome{Worker: id, Beat: beat})
+}
+
+// JoinURL returns the URL that a process of this program, started with
+// it in the environment variable JoinEnv on any machine that reaches the
+// run's NATS servers, joins the run with. It starts the run's transport
+// if no worker did yet.
+func (c *Coordinator) JoinURL() (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.startLocked(); err != nil {
+		return "", err
+	}
+	return joinURL(c.run, c.key, c.creds), nil
+}
+
+// WaitWorkers waits until at least n workers besides worker 1 are live,
+// and returns the live workers, 1 first.
+func (c *Coordinator) WaitWorkers(ctx context.Context, n int) ([]int, error) {
+	stop := context.AfterFunc(ctx, func() {
+		c.mu.Lock()
+		c.idle.Broadcast()
+		c.mu.Unlock()
+	})
+	defer stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		live := c.liveLocked()
+		if len(live)-1 >= n {
+			return live, nil
+		}
+		if c.closed {
+			return nil, ErrClosed
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("dagr: waiting for %d workers, %d joined (%v): %w", n, len(live)-1, live, context.Cause(ctx))
+		}
+		c.idle.Wait()
 	}
 }
 
@@ -1090,6 +1232,10 @@ func (c *Coordinator) stop(ctx context.Context, w *workerProc, conn *natstranspo
 	case <-w.exited:
 		return nil
 	case <-ctx.Done():
+		if w.cmd == nil {
+			c.gone(w, "it did not stop in time")
+			return fmt.Errorf("dagr: worker %d did not stop in time and was declared dead: %w", w.id, context.Cause(ctx))
+		}
 		_ = w.cmd.Process.Kill()
 		<-w.exited
 		return fmt.Errorf("dagr: worker %d did not stop in time and was killed: %w", w.id, context.Cause(ctx))
@@ -1124,6 +1270,8 @@ func (c *Coordinator) Close() {
 	if conn != nil {
 		mv.close()
 		conn.Close()
+	}
+	if srv != nil {
 		srv.Shutdown()
 	}
 }

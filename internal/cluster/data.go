@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,11 +63,11 @@ type heldValue struct {
 	value any // a kept result as its task returned it, for tasks here
 }
 
-// newMover starts the mover of process id of a run whose processes reach
-// NATS with creds.
-func newMover(id int, conn *natstransport.Conn, subj subjects, creds natstransport.Credentials) (*mover, error) {
+// newMover starts the mover of process id of a run whose secret is key,
+// and whose processes reach NATS at natsURL.
+func newMover(id int, conn *natstransport.Conn, subj subjects, key, natsURL string) (*mover, error) {
 	m := &mover{id: id, conn: conn, subj: subj, held: make(map[uint64]heldValue), dropped: make(chan struct{}, 1),
-		token: streamToken(creds.Pass), gone: make(map[int]chan struct{})}
+		token: streamToken(key), gone: make(map[int]chan struct{})}
 	if _, err := conn.Subscribe(subj.data(id), m.serve); err != nil {
 		return nil, err
 	}
@@ -77,24 +78,31 @@ func newMover(id int, conn *natstransport.Conn, subj subjects, creds natstranspo
 	}); err != nil {
 		return nil, err
 	}
-	// A process that cannot listen serves its values over NATS only.
-	m.streams, _ = listenStreams(streamHost(creds), m.token, m.span)
+	// Streams are plain TCP: they serve the processes of one machine, and
+	// a run that spans machines moves values over NATS (and its TLS). A
+	// process that cannot listen serves its values over NATS only.
+	if host, ok := loopbackHost(natsURL); ok {
+		m.streams, _ = listenStreams(host, m.token, m.span)
+	}
 	return m, nil
 }
 
-// streamHost is where a process of a run whose NATS server is at
-// creds.URL listens for streams: on that host's interface, when it is
-// loopback, so that only processes of this machine can connect; on every
-// interface otherwise.
-func streamHost(creds natstransport.Credentials) string {
-	u, err := url.Parse(creds.URL)
-	if err != nil {
-		return "127.0.0.1"
+// loopbackHost returns the host of natsURL when every server it names is
+// on this machine's loopback.
+func loopbackHost(natsURL string) (string, bool) {
+	host := ""
+	for _, s := range strings.Split(natsURL, ",") {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return "", false
+		}
+		ip := net.ParseIP(u.Hostname())
+		if ip == nil || !ip.IsLoopback() {
+			return "", false
+		}
+		host = ip.String()
 	}
-	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() {
-		return ip.String()
-	}
-	return ""
+	return host, host != ""
 }
 
 // goneCh returns the channel that is closed once worker is declared dead;

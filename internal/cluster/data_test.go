@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // and 2 of one run.
 func twoMovers(t *testing.T) (one, two *mover) {
 	t.Helper()
-	srv, err := natstransport.StartServer()
+	srv, err := natstransport.StartServer(natstransport.ServerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func twoMovers(t *testing.T) (one, two *mover) {
 			t.Fatal(err)
 		}
 		t.Cleanup(conn.Close)
-		if *m, err = newMover(i+1, conn, subj, srv.Credentials()); err != nil {
+		if *m, err = newMover(i+1, conn, subj, srv.Credentials().Pass, srv.Credentials().URL); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup((*m).close)

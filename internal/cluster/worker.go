@@ -31,6 +31,9 @@ type Worker struct {
 	subj subjects
 	mv   *mover
 
+	gone  chan string // why the worker must exit: its scheduler or connection is gone
+	token string      // its name while it joins by URL
+
 	mu       sync.Mutex
 	running  map[uint64]context.CancelCauseFunc
 	awaited  map[uint64]*Awaited // tasks on worker 1 whose Result this worker waits for
@@ -75,32 +78,54 @@ func NewWorker(j Join, reg *Registry, procs int, exec Exec, encodeErr func(error
 // ID returns the worker's id.
 func (w *Worker) ID() int { return w.join.Worker }
 
-// Serve joins the run and serves it until told to stop or until the
-// scheduler is gone. It returns the process's exit code.
-func (w *Worker) Serve() int {
-	j := w.join
-	gone := make(chan string, 2)
-	stop := make(chan struct{})
-	var stopOnce sync.Once
-	conn, err := natstransport.Connect(j.Creds, fmt.Sprintf("dagr worker %d", j.Worker), func() {
-		gone <- "its connection to the scheduler closed"
+// Connect connects to the run's server and, for a worker that joins by
+// URL, asks worker 1 for an id (see ID). It returns 0, or the exit code
+// of a worker that cannot join.
+func (w *Worker) Connect() int {
+	j := &w.join
+	w.gone = make(chan string, 3)
+	conn, err := natstransport.Connect(j.Creds, "dagr worker", func() {
+		w.gone <- "its connection to the run's NATS server closed"
 	})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", j.Worker, err)
+		fmt.Fprintf(os.Stderr, "dagr: a worker of run %s: %v\n", j.Run, err)
 		return 2
 	}
 	w.conn = conn
-	if w.mv, err = newMover(j.Worker, conn, w.subj, j.Creds); err != nil {
+	if !j.Remote {
+		return 0
+	}
+	w.token = natstransport.NewSecret()
+	welcome, code := w.hello(0)
+	if code != 0 {
+		conn.Close()
+		return code
+	}
+	j.Worker, j.Beat = welcome.Worker, welcome.Beat
+	return 0
+}
+
+// Serve serves the run that Connect reached until told to stop or until
+// the scheduler is gone. It returns the process's exit code.
+func (w *Worker) Serve() int {
+	j := w.join
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	conn := w.conn
+	var err error
+	if w.mv, err = newMover(j.Worker, conn, w.subj, j.Key, j.Creds.URL); err != nil {
 		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", j.Worker, err)
 		return 2
 	}
 	defer w.mv.close()
-	// The scheduler's process holds the other end of standard input: when
-	// it ends, however it ends, the read returns.
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		gone <- "the scheduler's process is gone"
-	}()
+	if !j.Remote {
+		// The scheduler's process holds the other end of standard input:
+		// when it ends, however it ends, the read returns.
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			w.gone <- "the scheduler's process is gone"
+		}()
+	}
 	if _, err := conn.Subscribe(w.subj.worker(j.Worker), func(m natstransport.Msg) {
 		o, err := wire.Decode[wire.Order](m.Data)
 		if err != nil {
@@ -121,7 +146,7 @@ func (w *Worker) Serve() int {
 		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", j.Worker, err)
 		return 2
 	}
-	if code := w.hello(); code != 0 {
+	if _, code := w.hello(j.Worker); code != 0 {
 		conn.Close()
 		return code
 	}
@@ -142,9 +167,12 @@ func (w *Worker) Serve() int {
 		w.mu.Unlock()
 		w.tasks.Wait()
 		w.mv.drain(drainTimeout)
+		if data, err := wire.Encode(wire.Beat{Worker: j.Worker, Leaving: true}); err == nil {
+			_ = conn.Publish(w.subj.beat(), data)
+		}
 		conn.Close()
 		return 0
-	case why := <-gone:
+	case why := <-w.gone:
 		fmt.Fprintf(os.Stderr, "dagr: worker %d exits: %s\n", j.Worker, why)
 		return 1
 	}
@@ -241,7 +269,10 @@ func (w *Worker) Watch(task uint64) (*Awaited, error) {
 	return a, w.up(wire.Up{Watch: &wire.Watch{Task: task, From: w.join.Worker}})
 }
 
-// beat sends worker 1 a heartbeat every period until done is closed.
+// beat sends worker 1 a heartbeat every period until done is closed. A
+// worker that worker 1 no longer counts in the run exits; so does one that
+// joined by URL and had no answer for three periods: worker 1 is gone, or
+// out of reach, and has declared it dead by now.
 func (w *Worker) beat(period time.Duration, done <-chan struct{}) {
 	data, err := wire.Encode(wire.Beat{Worker: w.join.Worker})
 	if err != nil {
@@ -249,8 +280,21 @@ func (w *Worker) beat(period time.Duration, done <-chan struct{}) {
 	}
 	t := time.NewTicker(period)
 	defer t.Stop()
+	answered := time.Now()
 	for {
-		_ = w.conn.Publish(w.subj.beat(), data)
+		ctx, cancel := context.WithTimeout(context.Background(), period)
+		reply, err := w.conn.Request(ctx, w.subj.beat(), data)
+		cancel()
+		if err == nil {
+			answered = time.Now()
+			if a, err := wire.Decode[wire.Welcome](reply); err == nil && a.Refused != "" {
+				w.gone <- "worker 1 refused its heartbeat: " + a.Refused
+				return
+			}
+		} else if w.join.Remote && time.Since(answered) > 3*period {
+			w.gone <- fmt.Sprintf("worker 1 answered none of its heartbeats for %v", time.Since(answered).Round(time.Millisecond))
+			return
+		}
 		select {
 		case <-done:
 			return
@@ -292,30 +336,50 @@ const drainTimeout = 30 * time.Second
 // joinTimeout bounds the wait for the scheduler's answer to a Hello.
 const joinTimeout = 30 * time.Second
 
-// hello asks to join the run, and returns 0 once admitted.
-func (w *Worker) hello() int {
-	data, err := wire.Encode(wire.Hello{Run: w.join.Run, Worker: w.join.Worker, PID: os.Getpid(), Procs: w.procs, Registry: w.reg.Funcs()})
+// hello asks to join the run as worker id (0: asks for an id, see
+// wire.Hello), and returns worker 1's Welcome, and 0, once admitted.
+func (w *Worker) hello(id int) (wire.Welcome, int) {
+	data, err := wire.Encode(wire.Hello{Run: w.join.Run, Worker: id, PID: os.Getpid(), Procs: w.procs, Registry: w.reg.Funcs(), Token: w.token})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", w.join.Worker, err)
-		return 2
+		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", id, err)
+		return wire.Welcome{}, 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), joinTimeout)
 	defer cancel()
 	reply, err := w.conn.Request(ctx, w.subj.join(), data)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "dagr: worker %d: no answer to its request to join: %v\n", w.join.Worker, err)
-		return 2
+	// A worker that joins by URL may start before its run's scheduler
+	// listens, or before the scheduler's interest has crossed the NATS
+	// cluster: it asks again, a little later each time.
+	for wait := 10 * time.Millisecond; w.join.Remote && natstransport.NoResponders(err); wait = min(2*wait, time.Second) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+			reply, err = w.conn.Request(ctx, w.subj.join(), data)
+			continue
+		}
+		break
 	}
-	welcome, err := wire.Decode[wire.Welcome](reply)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", w.join.Worker, err)
-		return 2
+		fmt.Fprintf(os.Stderr, "dagr: a worker of run %s: no answer to its request to join: %v\n", w.join.Run, err)
+		return wire.Welcome{}, 2
+	}
+	wp, err := wire.Decode[wire.Welcome](reply)
+	var welcome wire.Welcome
+	if err == nil {
+		welcome = *wp
+	}
+	if err == nil && id == 0 && welcome.Refused == "" && welcome.Worker < 2 {
+		err = fmt.Errorf("worker 1 gave it the id %d", welcome.Worker)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dagr: a worker of run %s: %v\n", w.join.Run, err)
+		return wire.Welcome{}, 2
 	}
 	if welcome.Refused != "" {
-		fmt.Fprintf(os.Stderr, "dagr: worker %d was refused: %s\n", w.join.Worker, welcome.Refused)
-		return 3
+		fmt.Fprintf(os.Stderr, "dagr: a worker of run %s was refused: %s\n", w.join.Run, welcome.Refused)
+		return welcome, 3
 	}
-	return 0
+	return welcome, 0
 }
 
 // start runs a submitted task on a goroutine of its own.

@@ -2,6 +2,7 @@ package natstransport
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -17,8 +18,7 @@ type Conn struct {
 // reached. There is no reconnection: a run's server lives as long as its
 // scheduler.
 func Connect(creds Credentials, name string, closed func()) (*Conn, error) {
-	nc, err := nats.Connect(creds.URL,
-		nats.UserInfo(creds.User, creds.Pass),
+	opts := []nats.Option{
 		nats.Name(name),
 		nats.NoReconnect(),
 		nats.ClosedHandler(func(*nats.Conn) {
@@ -26,7 +26,31 @@ func Connect(creds Credentials, name string, closed func()) (*Conn, error) {
 				closed()
 			}
 		}),
-	)
+	}
+	if creds.User != "" {
+		opts = append(opts, nats.UserInfo(creds.User, creds.Pass))
+	}
+	if creds.Creds != "" {
+		opts = append(opts, nats.UserCredentials(creds.Creds))
+	}
+	if creds.NKey != "" {
+		o, err := nats.NkeyOptionFromSeed(creds.NKey)
+		if err != nil {
+			return nil, fmt.Errorf("dagr: the nkey seed file %s: %w", creds.NKey, err)
+		}
+		opts = append(opts, o)
+	}
+	if creds.CA != "" {
+		opts = append(opts, nats.RootCAs(creds.CA))
+	}
+	if creds.Pin != "" {
+		cfg, err := pinned(creds.Pin)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, nats.Secure(cfg))
+	}
+	nc, err := nats.Connect(creds.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dagr: connecting to %s: %w", creds.URL, err)
 	}
@@ -46,6 +70,10 @@ func (c *Conn) Request(ctx context.Context, subject string, data []byte) ([]byte
 	}
 	return m.Data, nil
 }
+
+// NoResponders reports whether err is that of a request that nobody
+// listened to.
+func NoResponders(err error) bool { return errors.Is(err, nats.ErrNoResponders) }
 
 // Msg is a message received: Respond answers a request.
 type Msg struct {

@@ -26,12 +26,18 @@ type Hello struct {
 	PID      int    `cbor:"3,keyasint"`
 	Procs    int    `cbor:"4,keyasint"` // its processors
 	Registry []Func `cbor:"5,keyasint"` // its registered functions, sorted by name
+	// Token is a worker's own random name when it joins by URL: it sends
+	// a first Hello with Worker 0 to get an id (Welcome.Worker), then one
+	// with that id and the same Token once it listens for its tasks.
+	Token string `cbor:"6,keyasint,omitempty"`
 }
 
 // Welcome answers a Hello: Refused, when not empty, says why the worker may
 // not join, and the worker exits.
 type Welcome struct {
-	Refused string `cbor:"1,keyasint,omitempty"`
+	Refused string        `cbor:"1,keyasint,omitempty"`
+	Worker  int           `cbor:"2,keyasint,omitempty"` // the id given to a worker that joins by URL
+	Beat    time.Duration `cbor:"3,keyasint,omitempty"` // how often it sends a heartbeat
 }
 
 // Submit asks a worker to run a task.
@@ -122,11 +128,15 @@ type Pull struct {
 	Free   bool   `cbor:"4,keyasint,omitempty"`
 }
 
-// Beat is a worker's heartbeat, sent on a subject of its own every third
-// of the run's worker timeout: a worker that sends none for that long is
-// declared dead.
+// Beat is a worker's heartbeat, a request sent on a subject of its own
+// every third of the run's worker timeout: a worker that sends none for
+// that long is declared dead. The answer is a Welcome, Refused once
+// worker 1 no longer counts the worker in the run: the worker then exits.
 type Beat struct {
 	Worker int `cbor:"1,keyasint"`
+	// Leaving says that the worker stopped, as worker 1 asked: it is
+	// gone once worker 1 has this.
+	Leaving bool `cbor:"2,keyasint,omitempty"`
 }
 
 // Gone tells every process of a run that worker 1 declared Worker dead:
