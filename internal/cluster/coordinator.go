@@ -1250,16 +1250,18 @@ func (c *Coordinator) Close() {
 		return
 	}
 	c.closed = true
-	if c.stopMonitor != nil {
-		close(c.stopMonitor)
-	}
 	var ws []*workerProc
 	for _, w := range c.workers {
 		w.live = false
 		ws = append(ws, w)
 	}
-	conn, srv, mv := c.conn, c.srv, c.mv
+	conn, srv, mv, stopMonitor := c.conn, c.srv, c.mv, c.stopMonitor
 	c.mu.Unlock()
+	// The monitor declares dead, meanwhile, a remote worker that died
+	// unseen: it cannot tell that it exited.
+	if stopMonitor != nil {
+		defer close(stopMonitor)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
