@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -86,7 +87,7 @@ func parseJoin(v string) (Join, error) {
 func joinURL(run, key string, creds natstransport.Credentials) string {
 	scheme, hosts := "nats", []string{}
 	user := (*url.Userinfo)(nil)
-	if creds.User != "" {
+	if creds.User != "" || creds.Pass != "" {
 		user = url.UserPassword(creds.User, creds.Pass)
 	}
 	for _, u := range strings.Split(creds.URL, ",") {
@@ -133,6 +134,10 @@ func parseJoinURL(v string) (Join, error) {
 	}
 	var urls []string
 	for _, h := range strings.Split(u.Host, ",") {
+		host, port, err := net.SplitHostPort(h)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			return bad("%q names a server %q that is not host:port", u.Redacted(), h)
+		}
 		urls = append(urls, u.Scheme+"://"+h)
 	}
 	j.Creds = natstransport.Credentials{URL: strings.Join(urls, ","), Pin: q.Get("pin"), CA: q.Get("ca"), Creds: q.Get("creds"), NKey: q.Get("nkey")}

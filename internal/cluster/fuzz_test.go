@@ -27,6 +27,31 @@ func FuzzParseJoin(f *testing.F) {
 	})
 }
 
+func FuzzParseJoinURL(f *testing.F) {
+	good := joinURL("0123abcd", "secret", natstransport.Credentials{URL: "tls://10.0.0.1:4222,tls://10.0.0.2:4222", User: "u", Pass: "p@ss", Pin: "ab", CA: "/etc/ca.pem"})
+	for _, s := range []string{good, good + "&procs=4", "nats://h:1/run", "tls://h:1/?key=k", "http://h/run?key=k", "nats://u:p@h:1/r.x?key=k", "%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		j, err := parseJoinURL(v)
+		if err != nil {
+			return
+		}
+		if j.Run == "" || j.Key == "" || j.Creds.URL == "" || j.Procs < 0 || !j.Remote {
+			t.Fatalf("parseJoinURL accepted %+v", j)
+		}
+		// What it accepts, made into a join URL again, reads the same.
+		again, err := parseJoinURL(joinURL(j.Run, j.Key, j.Creds))
+		if err != nil {
+			t.Fatalf("the join URL of %+v: %v", j, err)
+		}
+		again.Procs = j.Procs
+		if again != j {
+			t.Fatalf("parseJoinURL(joinURL(%+v)) = %+v", j, again)
+		}
+	})
+}
+
 // streamRequest is a stream request for key's bytes [off, off+n).
 func streamRequest(token [sha256.Size]byte, key uint64, off, n int64) []byte {
 	req := append(streamMagic[:], token[:]...)

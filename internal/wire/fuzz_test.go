@@ -57,6 +57,7 @@ func FuzzDecodeHello(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Decode[Hello](data)
 		_, _ = Decode[Welcome](data)
+		_, _ = Decode[Gone](data)
 		reencodes[Beat](t, data)
 	})
 }
