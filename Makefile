@@ -49,7 +49,7 @@ bench-deep:
 # The benchmarks with worker processes: a remote round trip beside raw
 # NATS, throughput to two workers, 64 MiB between workers, W6 on workers.
 bench-workers:
-	go test -run '^$$' -bench 'Remote|W6Workers' -count 3 -timeout 30m ./bench/ | tee bench-workers.out
+	go test -run '^$$' -bench 'Remote|W6Workers|Recovery' -count 3 -timeout 30m ./bench/ | tee bench-workers.out
 
 demo:
 	go run ./cmd/dagr demo

@@ -43,7 +43,7 @@ type Config struct {
 	// WorkerTimeout is how long a worker process may send no heartbeat
 	// (it sends one every third of it) before worker 1 declares it dead
 	// and kills it: a worker that hangs, or that cannot reach worker 1. Its
-	// running tasks then fail, as if it had exited. 0 means 3s. Negative
+	// running tasks then fail, as if it had exited. 0 means 2.5s. Negative
 	// is an error.
 	WorkerTimeout time.Duration
 
@@ -102,7 +102,7 @@ func New(cfg Config) (*Scheduler, error) {
 		return nil, fmt.Errorf("dagr: Config.WorkerProcs is %d; it must be 0 (one per GOMAXPROCS of the worker) or more", cfg.WorkerProcs)
 	}
 	if cfg.WorkerTimeout < 0 {
-		return nil, fmt.Errorf("dagr: Config.WorkerTimeout is %v; it must be 0 (3s) or more", cfg.WorkerTimeout)
+		return nil, fmt.Errorf("dagr: Config.WorkerTimeout is %v; it must be 0 (2.5s) or more", cfg.WorkerTimeout)
 	}
 	if cfg.CacheBytes < 0 {
 		return nil, fmt.Errorf("dagr: Config.CacheBytes is %d; it must be 0 (no bound) or more", cfg.CacheBytes)

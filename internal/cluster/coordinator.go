@@ -230,8 +230,9 @@ func (c *Coordinator) Materialize(ctx context.Context, data []byte) (_ []byte, o
 func (c *Coordinator) SetWorkerTimeout(d time.Duration) { c.workerTimeout.Store(int64(d)) }
 
 // DefaultWorkerTimeout is the worker timeout unless SetWorkerTimeout says
-// otherwise.
-const DefaultWorkerTimeout = 3 * time.Second
+// otherwise. A hung worker's tasks run elsewhere within about that long (and a tenth,
+// the monitor's period) of the hang.
+const DefaultWorkerTimeout = 2500 * time.Millisecond
 
 func (c *Coordinator) timeout() time.Duration {
 	if d := time.Duration(c.workerTimeout.Load()); d > 0 {
@@ -273,7 +274,7 @@ func (c *Coordinator) onBeat(m natstransport.Msg) {
 // hangs, or that cannot reach the server), until the coordinator closes:
 // their process's exit then fails what they ran, as any exit does.
 func (c *Coordinator) monitor(stop <-chan struct{}) {
-	t := time.NewTicker(c.timeout() / 4)
+	t := time.NewTicker(c.timeout() / 10)
 	defer t.Stop()
 	for {
 		select {
