@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -237,3 +238,58 @@ func stallOnce(ctx context.Context, started, marker, log string) (int, error) {
 }
 
 func init() { dagr.Register(stallOnce) }
+
+// TestWorkersRunsShareACluster: two runs use one existing NATS server
+// (Config.NATS), each with workers of its own, at the same time: each
+// run's tasks run on its own workers only, with the right results.
+func TestWorkersRunsShareACluster(t *testing.T) {
+	srv, err := natstransport.StartServer(natstransport.ServerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	c := srv.Credentials()
+	u, _ := url.Parse(c.URL)
+	u.User = url.UserPassword(c.User, c.Pass)
+	type run struct {
+		ctx  context.Context
+		pids []int
+	}
+	runs := make([]run, 2)
+	for i := range runs {
+		ctx := withWorkersOf(t, 2, dagr.Config{NATS: u.String()})
+		runs[i].ctx = ctx
+		for _, id := range []int{2, 3} {
+			runs[i].pids = append(runs[i].pids, fetch[int](t, ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: id})))
+		}
+	}
+	errs := make(chan error, len(runs))
+	for i, r := range runs {
+		go func() {
+			scope := dagr.Options{Scope: dagr.WorkerScope(2, 3)}
+			for k := range 200 {
+				pid, err := dagr.Fetch[int](r.ctx, dagr.Spawn(r.ctx, workerPID, scope))
+				if err == nil && !slices.Contains(r.pids, pid) {
+					err = fmt.Errorf("a task of run %d ran in process %d, not one of its workers %v", i+1, pid, r.pids)
+				}
+				if err == nil {
+					var sum float64
+					sum, err = dagr.Fetch[float64](r.ctx, dagr.Spawn(r.ctx, double, scope, float64(k+i)))
+					if err == nil && sum != 2*float64(k+i) {
+						err = fmt.Errorf("run %d: double(%d) = %v", i+1, k+i, sum)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range runs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
