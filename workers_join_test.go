@@ -293,3 +293,31 @@ func TestWorkersRunsShareACluster(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkersJoinedWorkerKilled: a worker that joined by URL and is
+// killed (SIGKILL) is gone as soon as its connection to the run's server
+// closes, well before its heartbeats are overdue: its task runs again on
+// the other worker.
+func TestWorkersJoinedWorkerKilled(t *testing.T) {
+	s, ctx, join := joinable(t, dagr.Config{Listen: "127.0.0.1:0", WorkerTimeout: 10 * time.Minute})
+	joinWorker(t, join)
+	joinWorker(t, join)
+	awaitWorkers(t, s, 2)
+	started := fifos(t, "started")[0]
+	log := filepath.Join(t.TempDir(), "runs")
+	held := dagr.Spawn(ctx, stallOnce, dagr.Options{Scope: dagr.WorkerScope(2, 3)}, started, filepath.Join(t.TempDir(), "marker"), log)
+	awaitStarted(t, started)
+	victim := pidsIn(t, log)[0]
+	kill(t, victim, syscall.SIGKILL)
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if _, err := dagr.Fetch[int](wait, held); err != nil {
+		t.Fatalf("the task of the killed worker, with a worker timeout of 10 minutes: %v", err)
+	}
+	if runs := pidsIn(t, log); len(runs) != 2 || runs[1] == victim {
+		t.Fatalf("the task ran in %v, want again in another process", runs)
+	}
+	if live := s.Workers(ctx); len(live) != 2 {
+		t.Fatalf("live workers %v after one of two was killed", live)
+	}
+}

@@ -45,6 +45,8 @@ type Coordinator struct {
 	creds    natstransport.Credentials
 	key      string // the run's secret (Join.Key)
 	conn     *natstransport.Conn
+	// stopEvents ends the watch of the embedded server's disconnections.
+	stopEvents func()
 	mv       *mover // values held for workers, and pulled from them
 	run      string
 	subj     subjects
@@ -204,6 +206,13 @@ func (c *Coordinator) startLocked() (err error) {
 	mv, err := newMover(1, conn, c.subj, c.key, creds.URL)
 	if err != nil {
 		return err
+	}
+	if srv != nil {
+		// A remote worker whose connection closes is gone at once;
+		// through an external server, its heartbeats alone tell.
+		if c.stopEvents, err = srv.OnDisconnect(c.onDisconnect); err != nil {
+			return err
+		}
 	}
 	c.srv, c.conn, c.mv, c.creds = srv, conn, mv, creds
 	c.stopMonitor = make(chan struct{})
@@ -541,6 +550,26 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 	w.joined <- nil
 	for range w.procs {
 		c.room()
+	}
+}
+
+// onDisconnect takes out of the run a remote worker whose connection to
+// the embedded server closed (see natstransport.Server.OnDisconnect).
+func (c *Coordinator) onDisconnect(name string) {
+	token, ok := strings.CutPrefix(name, remoteName)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	var gone *workerProc
+	for _, w := range c.workers {
+		if w.cmd == nil && w.token == token {
+			gone = w
+		}
+	}
+	c.mu.Unlock()
+	if gone != nil {
+		c.gone(gone, "its connection to the run's NATS server closed")
 	}
 }
 
@@ -1275,6 +1304,7 @@ func (c *Coordinator) Close() {
 		conn.Close()
 	}
 	if srv != nil {
+		c.stopEvents()
 		srv.Shutdown()
 	}
 }

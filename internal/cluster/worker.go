@@ -84,7 +84,12 @@ func (w *Worker) ID() int { return w.join.Worker }
 func (w *Worker) Connect() int {
 	j := &w.join
 	w.gone = make(chan string, 3)
-	conn, err := natstransport.Connect(j.Creds, "dagr worker", func() {
+	name := "dagr worker"
+	if j.Remote {
+		w.token = natstransport.NewSecret()
+		name = remoteName + w.token
+	}
+	conn, err := natstransport.Connect(j.Creds, name, func() {
 		w.gone <- "its connection to the run's NATS server closed"
 	})
 	if err != nil {
@@ -95,7 +100,6 @@ func (w *Worker) Connect() int {
 	if !j.Remote {
 		return 0
 	}
-	w.token = natstransport.NewSecret()
 	welcome, code := w.hello(0)
 	if code != 0 {
 		conn.Close()
@@ -104,6 +108,11 @@ func (w *Worker) Connect() int {
 	j.Worker, j.Beat = welcome.Worker, welcome.Beat
 	return 0
 }
+
+// remoteName begins the name of the NATS connection of a worker that
+// joins by URL; its token (wire.Hello.Token) ends it, so that worker 1
+// knows whose connection closed.
+const remoteName = "dagr worker "
 
 // Serve serves the run that Connect reached until told to stop or until
 // the scheduler is gone. It returns the process's exit code.

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -40,6 +41,7 @@ type Credentials struct {
 type Server struct {
 	srv   *server.Server
 	creds Credentials
+	sys   Credentials // of the system account's user, which sees the connections come and go
 }
 
 // ServerConfig says where an embedded server listens.
@@ -55,12 +57,20 @@ type ServerConfig struct {
 // StartServer starts a server with a user and password made for this run.
 func StartServer(cfg ServerConfig) (*Server, error) {
 	user, pass := "dagr-"+randomHex(8), randomHex(24)
+	sysUser, sysPass := "dagr-sys-"+randomHex(8), randomHex(24)
+	// The run's processes are in an account of their own; worker 1 also
+	// connects as the system account's user, to learn of disconnections.
+	run, sys := server.NewAccount(runAccount), server.NewAccount("SYS")
 	opts := &server.Options{
-		ServerName: "dagr-" + randomHex(4),
-		Host:       "127.0.0.1",
-		Port:       server.RANDOM_PORT,
-		Username:   user,
-		Password:   pass,
+		ServerName:    "dagr-" + randomHex(4),
+		Host:          "127.0.0.1",
+		Port:          server.RANDOM_PORT,
+		Accounts:      []*server.Account{run, sys},
+		SystemAccount: "SYS",
+		Users: []*server.User{
+			{Username: user, Password: pass, Account: run},
+			{Username: sysUser, Password: sysPass, Account: sys},
+		},
 		NoLog:      true,
 		NoSigs:     true,
 		MaxPayload: MaxPayload,
@@ -105,7 +115,36 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 			creds.URL = "tls://" + net.JoinHostPort(h, strconv.Itoa(srv.Addr().(*net.TCPAddr).Port))
 		}
 	}
-	return &Server{srv: srv, creds: creds}, nil
+	sysCreds := creds
+	sysCreds.User, sysCreds.Pass = sysUser, sysPass
+	return &Server{srv: srv, creds: creds, sys: sysCreds}, nil
+}
+
+// runAccount is the account of a run's processes on its embedded server.
+const runAccount = "DAGR"
+
+// OnDisconnect calls closed with the name of each client of the run that
+// disconnects from the server (see Connect), one at a time, until stop is
+// called.
+func (s *Server) OnDisconnect(closed func(name string)) (stop func(), _ error) {
+	conn, err := Connect(s.sys, "dagr events", nil)
+	if err != nil {
+		return nil, err
+	}
+	_, err = conn.Subscribe(fmt.Sprintf("$SYS.ACCOUNT.%s.DISCONNECT", runAccount), func(m Msg) {
+		var ev server.DisconnectEventMsg
+		if json.Unmarshal(m.Data, &ev) == nil {
+			closed(ev.Client.Name)
+		}
+	})
+	if err == nil {
+		err = conn.Flush()
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn.Close, nil
 }
 
 // Credentials returns the URL, user and password of the server, and the
