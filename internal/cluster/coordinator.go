@@ -39,26 +39,26 @@ type Coordinator struct {
 	keptSinceGC   atomic.Int64              // bytes of kept values made since countKept last collected
 	collecting    atomic.Bool               // a collection that countKept started runs
 
-	mu       sync.Mutex
-	tr       Transport
-	srv      *natstransport.Server // nil until started, and with an external NATS
-	creds    natstransport.Credentials
-	key      string // the run's secret (Join.Key)
-	conn     *natstransport.Conn
+	mu    sync.Mutex
+	tr    Transport
+	srv   *natstransport.Server // nil until started, and with an external NATS
+	creds natstransport.Credentials
+	key   string // the run's secret (Join.Key)
+	conn  *natstransport.Conn
 	// stopEvents ends the watch of the embedded server's disconnections.
 	stopEvents func()
-	mv       *mover // values held for workers, and pulled from them
-	run      string
-	subj     subjects
-	nextID   int
-	workers  map[int]*workerProc // started, not yet gone
-	calls    map[uint64]*pendingCall
-	kept     map[weak.Pointer[Value]]int // the kept values of the Values here, by the worker that keeps each
-	idle     *sync.Cond                  // broadcast when a worker's load goes down
-	onRoom   func()                      // called when a worker has a processor free again (see OnRoom)
-	pinned   map[int]int                 // by worker: the calls under way whose arguments it keeps
-	nextTask uint64
-	closed   bool
+	mv         *mover // values held for workers, and pulled from them
+	run        string
+	subj       subjects
+	nextID     int
+	workers    map[int]*workerProc // started, not yet gone
+	calls      map[uint64]*pendingCall
+	kept       map[weak.Pointer[Value]]int // the kept values of the Values here, by the worker that keeps each
+	idle       *sync.Cond                  // broadcast when a worker's load goes down
+	onRoom     func()                      // called when a worker has a processor free again (see OnRoom)
+	pinned     map[int]int                 // by worker: the calls under way whose arguments it keeps
+	nextTask   uint64
+	closed     bool
 }
 
 // workerProc is a worker process this coordinator started, or one that
