@@ -340,8 +340,17 @@
 // worker with a free processor when it starts while other tasks wait for
 // room on worker 1, unless its inputs are large (see [Options].TimeUtil).
 //
-// Not yet: worker 1 pulls a task's result when the task ends, rather than
-// leaving it on its worker until something needs it.
+// A task's large result stays on the worker that made it until something
+// needs it, and is dropped there once nothing can reach it.
+//
+// The same binary, started on another machine with [JoinEnv] set to the
+// run's [Scheduler.JoinURL], joins the run as a worker: through the
+// embedded server, listening at [Config].Listen over TLS, or through an
+// existing NATS cluster ([Config].NATS). When a worker dies or hangs (no
+// heartbeat for [Config].WorkerTimeout), its running tasks run again
+// elsewhere (up to [Options].WorkerDeaths deaths; never, with
+// [Options].RunOnce), and the results it kept are made again from the
+// tasks that made them when they are needed.
 //
 // # Schedulers
 //
