@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"os/exec"
+	"time"
 
 	"github.com/dagr/dagr"
 )
@@ -98,4 +101,53 @@ func Example_workers() {
 	// sum 6 on worker 2
 	// sum 60 on worker 3, ThreadProc(3, 1)
 	// failed on worker 2: no real square root of -4
+}
+
+// A worker on another machine is the program's own binary, started there
+// with dagr.JoinEnv set to the run's join URL. Here the "other machine" is
+// this one, and the binary this test binary; a real run would listen on an
+// address that the other machines reach (or use Config.NATS).
+func ExampleScheduler_JoinURL() {
+	s, err := dagr.New(dagr.Config{Listen: "127.0.0.1:0"}) // TLS, with a certificate made for the run
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close() // the joined worker exits too
+	ctx := dagr.WithScheduler(context.Background(), s)
+	join, err := s.JoinURL() // a secret: it holds the run's credentials
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// On the other machine: DAGR_JOIN="$join" ./program
+	worker := exec.Command(os.Args[0], "-test.run=^$")
+	worker.Env = append(os.Environ(), dagr.JoinEnv+"="+join)
+	if err := worker.Start(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() {
+		s.Close()
+		_ = worker.Wait() // it exits once s closes
+	}()
+
+	wait, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	live, err := s.WaitWorkers(wait, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	t, err := dagr.Fetch[Total](ctx, dagr.Spawn(ctx, sumHere, dagr.Options{Single: 2}, []float64{1, 2, 3}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("live workers", live)
+	fmt.Printf("sum %v on worker %d\n", t.Sum, t.Worker)
+	// Output:
+	// live workers [1 2]
+	// sum 6 on worker 2
 }
