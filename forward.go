@@ -46,7 +46,8 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 	}
 	id := wire.TaskID(MyID(), forwarded.Add(1))
 	sp := &wire.Spawn{Task: id, From: MyID(), Func: name, Name: o.Name, Single: o.Single,
-		Occupancy: o.Occupancy, Priority: o.Priority, Timeout: o.Timeout, Retries: o.Retries}
+		Occupancy: o.Occupancy, Priority: o.Priority, Timeout: o.Timeout, Retries: o.Retries,
+		WorkerDeaths: o.WorkerDeaths, RunOnce: o.RunOnce}
 	switch sc := o.Scope.(type) {
 	case nil, anyScope:
 	case workerScope:

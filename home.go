@@ -242,7 +242,8 @@ func (h home) spawn(sp *wire.Spawn) (*Task, error) {
 	if err := sig.CheckCount(fn, len(sp.Args)); err != nil {
 		return nil, err
 	}
-	o := Options{Name: sp.Name, Single: sp.Single, Occupancy: sp.Occupancy, Priority: sp.Priority, Timeout: sp.Timeout, Retries: sp.Retries}
+	o := Options{Name: sp.Name, Single: sp.Single, Occupancy: sp.Occupancy, Priority: sp.Priority, Timeout: sp.Timeout, Retries: sp.Retries,
+		WorkerDeaths: sp.WorkerDeaths, RunOnce: sp.RunOnce}
 	switch {
 	case sp.Thread > 0 && len(sp.Workers) == 1:
 		o.Scope = ExactScope(ThreadProc{Owner: sp.Workers[0], Thread: sp.Thread})
@@ -312,8 +313,15 @@ func (h home) watch(id uint64, worker int, pinned []uint64) {
 		h.Unpin(pinned)
 		r := &wire.Result{Task: id, Func: call.Name(t.node.Fn())}
 		v, f := t.node.Outcome()
+		var lost error
+		if rv, ok := v.(*cluster.Value); ok && f == nil {
+			// Made again first if its worker is gone, as for a Fetch here.
+			lost = rv.Recover(context.Background())
+		}
 		if f != nil {
 			r.Err = encodeError(newTaskError(id, t.node.Name(), f))
+		} else if lost != nil {
+			r.Err = &wire.Error{Msg: fmt.Sprintf("dagr: the result of task %d (%s): %v", id, t.node.Name(), lost)}
 		} else if data, err := (values{s}).Encode(v); err != nil {
 			r.Err = &wire.Error{Msg: fmt.Sprintf("dagr: the result of task %d (%s): %v", id, t.node.Name(), err)}
 		} else {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -41,10 +42,11 @@ type Config struct {
 	CacheBytes int64
 
 	// WorkerTimeout is how long a worker process may send no heartbeat
-	// (it sends one every third of it) before worker 1 declares it dead
-	// and kills it: a worker that hangs, or that cannot reach worker 1. Its
-	// running tasks then fail, as if it had exited. 0 means 2.5s. Negative
-	// is an error.
+	// (it sends one every third of it) before worker 1 declares it dead: a
+	// worker that hangs, or that cannot reach worker 1. Worker 1 kills it
+	// if it started it, refuses it if it comes back, and deals with its
+	// tasks as if it had exited (see Options.WorkerDeaths). 0 means 2.5s.
+	// Negative is an error.
 	WorkerTimeout time.Duration
 
 	// Listen, when set, is the address (host:port; port 0 picks one) at
@@ -115,6 +117,12 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return nil, errors.New("dagr: Config.TLSCertFile and Config.TLSKeyFile go together: set both or neither")
+	}
+	if cfg.Listen != "" {
+		host, _, err := net.SplitHostPort(cfg.Listen)
+		if ip := net.ParseIP(host); err != nil || host == "" || (ip != nil && ip.IsUnspecified()) {
+			return nil, fmt.Errorf("dagr: Config.Listen is %q; it must be host:port, with the host (a name or an address) that workers of other machines reach, which the join URL gives them", cfg.Listen)
+		}
 	}
 	if cfg.TLSCertFile != "" && cfg.Listen == "" {
 		return nil, errors.New("dagr: Config.TLSCertFile is set but Config.Listen is not: the embedded server uses TLS only when it listens beyond loopback")

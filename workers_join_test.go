@@ -178,6 +178,16 @@ func TestWorkersWithoutCredentialsRefused(t *testing.T) {
 	if code := w.exit(t, 30*time.Second); code == 0 || !strings.Contains(w.stderr.String(), "uthorization") {
 		t.Fatalf("a worker with a wrong password exited with %d, saying: %s", code, w.stderr)
 	}
+	// With the server's credentials but not the run's key (as a client of
+	// another run on a shared cluster would be), a worker is refused.
+	q := u.Query()
+	q.Set("key", "guess")
+	wrong = *u
+	wrong.RawQuery = q.Encode()
+	w = joinWorker(t, wrong.String())
+	if code := w.exit(t, 30*time.Second); code == 0 || !strings.Contains(w.stderr.String(), "without its key") {
+		t.Fatalf("a worker without the run's key exited with %d, saying: %s", code, w.stderr)
+	}
 	if live := s.Workers(context.Background()); len(live) != 1 {
 		t.Fatalf("live workers %v after a worker without credentials tried to join", live)
 	}

@@ -1,6 +1,7 @@
 package dagr_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,7 +18,14 @@ import (
 
 // The functions of the tests of what happens when workers die.
 func init() {
-	dagr.Register(seqLogged, mixed, scaled, dot, totalOf, dieLogged)
+	dagr.Register(seqLogged, mixed, scaled, dot, totalOf, dieLogged, spawnDieOnce)
+}
+
+// spawnDieOnce spawns dieLogged with Options.RunOnce on workers 3 or 4,
+// and returns its error.
+func spawnDieOnce(ctx context.Context, log string) error {
+	_, err := dagr.Spawn(ctx, dieLogged, dagr.Options{RunOnce: true, Scope: dagr.WorkerScope(3, 4)}, log).Fetch(ctx)
+	return err
 }
 
 // keptLen is the length of a []float64 too large to travel inline: it
@@ -239,10 +247,20 @@ func TestWorkersHungHolderIsReplaced(t *testing.T) {
 // a dead worker kept is not made again; a task pinned to a worker that
 // died fails with ErrNoProcessor; Options.WorkerDeaths bounds the deaths.
 func TestWorkersRunOnce(t *testing.T) {
-	ctx := withWorkers(t, 5)
+	ctx := withWorkers(t, 6)
 	dir := t.TempDir()
+	// Spawned by a task on a worker, through worker 1.
+	spawned := filepath.Join(dir, "spawned")
+	_, err := dagr.Spawn(ctx, spawnDieOnce, dagr.Options{Single: 2}, spawned).Fetch(ctx)
+	if err == nil || !strings.Contains(err.Error(), "must not run twice") {
+		t.Fatalf("a task that must not run twice, spawned on a worker, whose worker died: %v", err)
+	}
+	if runs := pidsIn(t, spawned); len(runs) != 1 {
+		t.Fatalf("a task that must not run twice, spawned on a worker, ran in %v", runs)
+	}
+
 	log := filepath.Join(dir, "once")
-	_, err := dagr.Spawn(ctx, dieLogged, dagr.Options{RunOnce: true, Scope: dagr.WorkerScope(2, 3)}, log).Fetch(ctx)
+	_, err = dagr.Spawn(ctx, dieLogged, dagr.Options{RunOnce: true, Scope: dagr.WorkerScope(2, 3)}, log).Fetch(ctx)
 	if err == nil || !strings.Contains(err.Error(), "must not run twice") {
 		t.Fatalf("a task that must not run twice, whose worker died: %v", err)
 	}
@@ -251,12 +269,12 @@ func TestWorkersRunOnce(t *testing.T) {
 	}
 
 	kept := filepath.Join(dir, "kept")
-	top := dagr.Spawn(ctx, seqLogged, dagr.Options{RunOnce: true, Scope: dagr.WorkerScope(2, 3, 4, 5, 6)}, kept, keptLen, 0.0)
+	top := dagr.Spawn(ctx, seqLogged, dagr.Options{RunOnce: true, Scope: dagr.WorkerScope(2, 3, 4, 5, 6, 7)}, kept, keptLen, 0.0)
 	if err := top.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
 	kill(t, pidsIn(t, kept)[0], syscall.SIGKILL)
-	_, err = dagr.Spawn(ctx, totalOf, dagr.Options{Scope: dagr.WorkerScope(2, 3, 4, 5, 6)}, top).Fetch(ctx)
+	_, err = dagr.Spawn(ctx, totalOf, dagr.Options{Scope: dagr.WorkerScope(2, 3, 4, 5, 6, 7)}, top).Fetch(ctx)
 	if err == nil || !strings.Contains(err.Error(), "must not run twice") {
 		t.Fatalf("a task that needs a lost result of a task that must not run twice: %v", err)
 	}
@@ -272,7 +290,7 @@ func TestWorkersRunOnce(t *testing.T) {
 	}
 
 	deaths := filepath.Join(dir, "deaths")
-	_, err = dagr.Spawn(ctx, dieLogged, dagr.Options{WorkerDeaths: 2, Scope: dagr.WorkerScope(2, 3, 4, 5, 6)}, deaths).Fetch(ctx)
+	_, err = dagr.Spawn(ctx, dieLogged, dagr.Options{WorkerDeaths: 2, Scope: dagr.WorkerScope(2, 3, 4, 5, 6, 7)}, deaths).Fetch(ctx)
 	if err == nil || !strings.Contains(err.Error(), "ran on 2 workers that died") {
 		t.Fatalf("a task that kills its workers, with WorkerDeaths 2: %v", err)
 	}

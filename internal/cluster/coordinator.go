@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,8 +26,9 @@ import (
 
 // Coordinator is the scheduler's side of a run, in the process that is
 // worker 1: it starts worker processes, admits them, and runs tasks on
-// them. It starts the embedded NATS server with its first worker: a
-// program that adds none never starts one.
+// them. It starts the embedded NATS server, or connects to the one it is
+// given, with its first worker or join URL: a program that asks for
+// neither never starts one.
 type Coordinator struct {
 	reg    *Registry
 	errOf  func(worker int, e *wire.Error) error // the error of a task that failed on a worker
@@ -80,7 +82,7 @@ type workerProc struct {
 	lastBeat atomic.Int64 // when its last heartbeat came (UnixNano), from its admission on
 
 	// Guarded by Coordinator.mu.
-	hung    bool // declared dead for want of heartbeats, and killed
+	hung    bool // declared dead for want of heartbeats (and killed, if local)
 	live    bool // admitted, and not being removed
 	aborted bool // AddProcs gave up on it: it may not join
 	procs   int
@@ -203,7 +205,8 @@ func (c *Coordinator) startLocked() (err error) {
 			return err
 		}
 	}
-	mv, err := newMover(1, conn, c.subj, c.key, creds.URL)
+	// Streams only for a run that no worker of another machine may join.
+	mv, err := newMover(1, conn, c.subj, c.key, creds.URL, c.single())
 	if err != nil {
 		return err
 	}
@@ -266,7 +269,7 @@ func (c *Coordinator) onBeat(m natstransport.Msg) {
 	}
 	c.mu.Unlock()
 	if b.Leaving {
-		if w != nil && w.cmd == nil {
+		if w != nil && w.cmd == nil && proven(c.key, b.Proof, c.run, "leaving", strconv.Itoa(b.Worker)) {
 			go c.gone(w, "it stopped")
 		}
 		return
@@ -401,7 +404,7 @@ func (c *Coordinator) AddProcs(ctx context.Context, n, procs int) ([]int, error)
 func (c *Coordinator) spawnLocked(exe string, procs int) (*workerProc, error) {
 	id := c.nextID
 	c.nextID++
-	j, err := json.Marshal(Join{Run: c.run, Worker: id, Procs: procs, Creds: c.creds, Beat: c.timeout() / 3, Key: c.key})
+	j, err := json.Marshal(Join{Run: c.run, Worker: id, Procs: procs, Creds: c.creds, Beat: c.timeout() / 3, Key: c.key, Streams: c.single()})
 	if err != nil {
 		return nil, err
 	}
@@ -543,11 +546,11 @@ func (c *Coordinator) onHello(m natstransport.Msg) {
 	if diff != "" {
 		reason := fmt.Sprintf("worker %d runs another build of the program: %s", h.Worker, diff)
 		reply(reason)
-		w.joined <- errors.New("dagr: AddProcs: " + reason)
+		w.tellJoined(errors.New("dagr: AddProcs: " + reason))
 		return
 	}
 	reply("")
-	w.joined <- nil
+	w.tellJoined(nil)
 	for range w.procs {
 		c.room()
 	}
@@ -573,6 +576,19 @@ func (c *Coordinator) onDisconnect(name string) {
 	}
 }
 
+// single reports whether the run's processes are all on this machine:
+// its server is embedded, on loopback.
+func (c *Coordinator) single() bool { return c.tr.NATS.URL == "" && c.tr.Server.Listen == "" }
+
+// tellJoined gives AddProcs the outcome of w's Hello; a second one, from
+// a worker that misbehaves, is dropped.
+func (w *workerProc) tellJoined(err error) {
+	select {
+	case w.joined <- err:
+	default:
+	}
+}
+
 // assign gives an id to a worker that joins by URL: it becomes live with
 // its second Hello, which carries that id (see wire.Hello.Token).
 func (c *Coordinator) assign(m natstransport.Msg, h *wire.Hello) {
@@ -586,9 +602,10 @@ func (c *Coordinator) assign(m natstransport.Msg, h *wire.Hello) {
 		return
 	}
 	c.mu.Lock()
-	if h.Run != c.run || h.Token == "" || c.closed {
+	if h.Run != c.run || h.Token == "" || c.closed || !proven(c.key, h.Proof, c.run, h.Token) {
 		c.mu.Unlock()
-		answer(wire.Welcome{Refused: "no worker is wanted in this run"})
+		c.warnf("dagr: worker 1 refused a worker that asked to join run %q without the run's key\n", h.Run)
+		answer(wire.Welcome{Refused: "no worker is wanted in this run without its key"})
 		return
 	}
 	id := c.nextID
@@ -1280,6 +1297,7 @@ func (c *Coordinator) Close() {
 		return
 	}
 	c.closed = true
+	c.idle.Broadcast() // a WaitWorkers returns
 	var ws []*workerProc
 	for _, w := range c.workers {
 		w.live = false

@@ -64,8 +64,9 @@ type heldValue struct {
 }
 
 // newMover starts the mover of process id of a run whose secret is key,
-// and whose processes reach NATS at natsURL.
-func newMover(id int, conn *natstransport.Conn, subj subjects, key, natsURL string) (*mover, error) {
+// and whose processes reach NATS at natsURL; with streams, it serves the
+// values it holds over TCP streams too, on natsURL's loopback host.
+func newMover(id int, conn *natstransport.Conn, subj subjects, key, natsURL string, streams bool) (*mover, error) {
 	m := &mover{id: id, conn: conn, subj: subj, held: make(map[uint64]heldValue), dropped: make(chan struct{}, 1),
 		token: streamToken(key), gone: make(map[int]chan struct{})}
 	if _, err := conn.Subscribe(subj.data(id), m.serve); err != nil {
@@ -81,7 +82,7 @@ func newMover(id int, conn *natstransport.Conn, subj subjects, key, natsURL stri
 	// Streams are plain TCP: they serve the processes of one machine, and
 	// a run that spans machines moves values over NATS (and its TLS). A
 	// process that cannot listen serves its values over NATS only.
-	if host, ok := loopbackHost(natsURL); ok {
+	if host, ok := loopbackHost(natsURL); ok && streams {
 		m.streams, _ = listenStreams(host, m.token, m.span)
 	}
 	return m, nil

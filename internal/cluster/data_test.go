@@ -30,7 +30,7 @@ func twoMovers(t *testing.T) (one, two *mover) {
 			t.Fatal(err)
 		}
 		t.Cleanup(conn.Close)
-		if *m, err = newMover(i+1, conn, subj, srv.Credentials().Pass, srv.Credentials().URL); err != nil {
+		if *m, err = newMover(i+1, conn, subj, srv.Credentials().Pass, srv.Credentials().URL, true); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup((*m).close)

@@ -31,6 +31,9 @@ type Join struct {
 	Creds  natstransport.Credentials `json:"nats"`
 	Beat   time.Duration             `json:"beat,omitempty"` // how often to send a heartbeat (wire.Beat); 0: never
 	Key    string                    `json:"key,omitempty"`  // the run's secret, which proves a stream's client to be of the run
+	// Streams says that the run's processes are all on this machine, and
+	// move values over TCP streams on loopback (see mover).
+	Streams bool `json:"streams,omitempty"`
 	// Remote says that the worker joins by URL: worker 1 did not start
 	// it, and its end shows in its heartbeats' answers alone.
 	Remote bool `json:"-"`
@@ -93,7 +96,11 @@ func joinURL(run, key string, creds natstransport.Credentials) string {
 	for _, u := range strings.Split(creds.URL, ",") {
 		if p, err := url.Parse(strings.TrimSpace(u)); err == nil && p.Host != "" {
 			scheme = p.Scheme
-			hosts = append(hosts, p.Host)
+			host := p.Host
+			if p.Port() == "" {
+				host = net.JoinHostPort(p.Hostname(), "4222") // NATS's port
+			}
+			hosts = append(hosts, host)
 			if user == nil {
 				user = p.User
 			}

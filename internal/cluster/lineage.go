@@ -18,7 +18,11 @@ import (
 // its inputs first, if their workers are gone too, recursively. A lineage
 // holds the Values among its inputs weakly, so that it does not keep
 // their results on their workers: an input whose Value is garbage is made
-// again from its own lineage.
+// again from its own lineage. It holds strongly its other arguments, and
+// the lineages of its inputs: a lineage costs worker 1 the memory of the
+// calls that led to a value, as long as the value is reachable. All the
+// lineages that take one Value share its source, so that a lost input of
+// several calls is made again once.
 
 // lineage is the call that made a kept value.
 type lineage struct {
@@ -46,19 +50,27 @@ func lineageOf(target Target, opts Options, fn any, sig *call.Sig, args []any) *
 		lin.target = Target{} // any worker
 	}
 	for i, a := range args {
-		v, ok := a.(*Value)
-		if !ok {
+		if v, ok := a.(*Value); ok {
+			lin.args[i] = v.latest().source()
+		} else {
 			lin.args[i] = a
-			continue
 		}
-		x := v.latest()
-		if x.lin == nil {
-			lin.args[i] = &source{fix: x}
-			continue
-		}
-		lin.args[i] = &source{v: weak.Make(x), lin: x.lin}
 	}
 	return lin
+}
+
+// source returns the source that stands for v in lineages, made once.
+func (v *Value) source() *source {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.src == nil {
+		if v.lin == nil {
+			v.src = &source{fix: v}
+		} else {
+			v.src = &source{v: weak.Make(v), lin: v.lin}
+		}
+	}
+	return v.src
 }
 
 // value returns the Value that s stands for, made again if it is
@@ -117,7 +129,7 @@ func (c *Coordinator) nameOf(fn any) string {
 
 // lost reports whether v's value is on a worker that is gone. If that
 // worker lives but may be dying (a pull from it failed), it waits, up to
-// the worker timeout, for the worker to live on or be declared dead.
+// one and a half worker timeouts, for it to be declared dead.
 func (c *Coordinator) lost(ctx context.Context, v *Value, wait bool) bool {
 	holder, _ := v.latest().Where()
 	if holder == 1 {
@@ -149,15 +161,19 @@ func (c *Coordinator) lost(ctx context.Context, v *Value, wait bool) bool {
 }
 
 // recover makes v's value again, from its lineage, if the worker that kept
-// it is gone; afterwards v stands for the new value.
+// it is gone; afterwards v stands for the new value. One recover at a time
+// makes a value again: they lock the latest Value that stands for it.
 func (v *Value) recover(ctx context.Context) error {
-	v.recMu.Lock()
-	defer v.recMu.Unlock()
+	x := v.latest()
+	x.recMu.Lock()
+	defer x.recMu.Unlock()
+	if n := x.latest(); n != x {
+		return n.recover(ctx) // made again meanwhile
+	}
 	c := v.c
-	if !c.lost(ctx, v, false) {
+	if !c.lost(ctx, x, false) {
 		return nil
 	}
-	x := v.latest()
 	holder, _ := x.Where()
 	if x.lin == nil {
 		return fmt.Errorf("worker %d, which kept it, is gone, and it cannot be made again", holder)
@@ -174,6 +190,10 @@ func (v *Value) recover(ctx context.Context) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// Recover makes v's value again if the worker that kept it is gone, before
+// it is sent to a worker that asked for it.
+func (v *Value) Recover(ctx context.Context) error { return v.recover(ctx) }
 
 // recoverInputs makes again the Values among args whose workers are gone.
 func (c *Coordinator) recoverInputs(ctx context.Context, name string, args []any) error {
@@ -202,8 +222,8 @@ const maxInputLosses = 8
 // inputLost returns the try's error, marked as errInputLost when the
 // worker could not pull an argument because its holder died.
 func (c *Coordinator) inputLost(ctx context.Context, d *wire.Done, err error) error {
-	if d.Missing == 0 || d.Missing == d.Worker {
-		return err
+	if d.Missing <= 1 || d.Missing == d.Worker {
+		return err // worker 1 does not die while the run goes on
 	}
 	c.mu.Lock()
 	w := c.workers[d.Missing]

@@ -35,9 +35,10 @@ type Value struct {
 	recMu sync.Mutex // one recover at a time
 
 	mu     sync.Mutex
-	worker int    // where the value lives
-	data   []byte // its encoding, or a Held
-	now    *Value // the value made again after its worker died (see recover)
+	worker int     // where the value lives
+	data   []byte  // its encoding, or a Held
+	now    *Value  // the value made again after its worker died (see recover)
+	src    *source // what stands for the value in lineages, once one takes it
 
 	getMu sync.Mutex // one Get at a time
 	done  bool       // decoded: v and err are set

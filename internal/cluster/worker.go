@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -122,7 +123,7 @@ func (w *Worker) Serve() int {
 	var stopOnce sync.Once
 	conn := w.conn
 	var err error
-	if w.mv, err = newMover(j.Worker, conn, w.subj, j.Key, j.Creds.URL); err != nil {
+	if w.mv, err = newMover(j.Worker, conn, w.subj, j.Key, j.Creds.URL, j.Streams); err != nil {
 		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", j.Worker, err)
 		return 2
 	}
@@ -176,7 +177,8 @@ func (w *Worker) Serve() int {
 		w.mu.Unlock()
 		w.tasks.Wait()
 		w.mv.drain(drainTimeout)
-		if data, err := wire.Encode(wire.Beat{Worker: j.Worker, Leaving: true}); err == nil {
+		bye := wire.Beat{Worker: j.Worker, Leaving: true, Proof: proof(j.Key, j.Run, "leaving", strconv.Itoa(j.Worker))}
+		if data, err := wire.Encode(bye); err == nil {
 			_ = conn.Publish(w.subj.beat(), data)
 		}
 		conn.Close()
@@ -348,7 +350,11 @@ const joinTimeout = 30 * time.Second
 // hello asks to join the run as worker id (0: asks for an id, see
 // wire.Hello), and returns worker 1's Welcome, and 0, once admitted.
 func (w *Worker) hello(id int) (wire.Welcome, int) {
-	data, err := wire.Encode(wire.Hello{Run: w.join.Run, Worker: id, PID: os.Getpid(), Procs: w.procs, Registry: w.reg.Funcs(), Token: w.token})
+	h := wire.Hello{Run: w.join.Run, Worker: id, PID: os.Getpid(), Procs: w.procs, Registry: w.reg.Funcs(), Token: w.token}
+	if id == 0 {
+		h.Proof = proof(w.join.Key, w.join.Run, w.token)
+	}
+	data, err := wire.Encode(h)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "dagr: worker %d: %v\n", id, err)
 		return wire.Welcome{}, 2

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 )
@@ -52,9 +54,22 @@ func Connect(creds Credentials, name string, closed func()) (*Conn, error) {
 	}
 	nc, err := nats.Connect(creds.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("dagr: connecting to %s: %w", creds.URL, err)
+		return nil, fmt.Errorf("dagr: connecting to %s: %w", redacted(creds.URL), err)
 	}
 	return &Conn{nc: nc}, nil
+}
+
+// redacted returns urls (comma-separated) without their passwords.
+func redacted(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			parts[i] = u.Redacted()
+		} else {
+			parts[i] = "(a URL that does not parse)"
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // Publish sends data on subject.

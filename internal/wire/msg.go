@@ -30,6 +30,9 @@ type Hello struct {
 	// a first Hello with Worker 0 to get an id (Welcome.Worker), then one
 	// with that id and the same Token once it listens for its tasks.
 	Token string `cbor:"6,keyasint,omitempty"`
+	// Proof proves, with a first Hello, that the worker has the run's
+	// secret key: an HMAC of the run and Token.
+	Proof string `cbor:"7,keyasint,omitempty"`
 }
 
 // Welcome answers a Hello: Refused, when not empty, says why the worker may
@@ -102,6 +105,9 @@ type Spawn struct {
 	// Refs are the task references in Args (RefsIn), once per occurrence:
 	// worker 1 holds those tasks until this one ends.
 	Refs []uint64 `cbor:"13,keyasint,omitempty"`
+	// WorkerDeaths and RunOnce are the task's Options of those names.
+	WorkerDeaths int  `cbor:"14,keyasint,omitempty"`
+	RunOnce      bool `cbor:"15,keyasint,omitempty"`
 }
 
 // Watch asks worker 1 to send worker From the Result of a task.
@@ -137,6 +143,8 @@ type Beat struct {
 	// Leaving says that the worker stopped, as worker 1 asked: it is
 	// gone once worker 1 has this.
 	Leaving bool `cbor:"2,keyasint,omitempty"`
+	// Proof proves, with Leaving, that the worker has the run's secret key.
+	Proof string `cbor:"3,keyasint,omitempty"`
 }
 
 // Gone tells every process of a run that worker 1 declared Worker dead:
