@@ -75,7 +75,7 @@ func fetchErr(ctx context.Context, t *dagr.Task) error {
 // processes. It reports the median (p50-us) and the ratio of medians. The
 // form beats10x does the same on a second scheduler whose worker sends
 // heartbeats ten times as often as by default (Config.WorkerTimeout
-// 300ms), and reports its median over the dagr form's (x-dagr): what
+// 250ms), and reports its median over the dagr form's (x-dagr): what
 // heartbeats cost the round trip.
 func BenchmarkRemoteRoundTrip(b *testing.B) {
 	ctx := benchWorkers(b, 1)
@@ -93,7 +93,7 @@ func BenchmarkRemoteRoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(conn.Close)
-	beats := benchWorkersOf(b, 1, dagr.Config{WorkerTimeout: 300 * time.Millisecond})
+	beats := benchWorkersOf(b, 1, dagr.Config{WorkerTimeout: 250 * time.Millisecond})
 	forms := []struct {
 		name string
 		run  func() error
