@@ -1043,7 +1043,12 @@ func (c *Coordinator) try(ctx context.Context, target Target, opts Options, fn a
 		c.mu.Unlock()
 		mv.discard(d.Result)
 		if err != nil {
-			return nil, fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
+			err = fmt.Errorf("dagr: the result of %s from worker %d: %w", name, w.id, err)
+			if ctx.Err() == nil && c.dead(ctx, w) {
+				// Lost with its worker, which died once the task ended.
+				return nil, lostError{err}
+			}
+			return nil, err
 		}
 		res, err := c.values.Decode(raw, sig.Type.Out(0), owned)
 		if err != nil {

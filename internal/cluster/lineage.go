@@ -141,14 +141,21 @@ func (c *Coordinator) lost(ctx context.Context, v *Value, wait bool) bool {
 	if w == nil {
 		return true
 	}
-	select {
-	case <-w.exited:
-		return true
-	default:
-	}
 	if !wait {
-		return false
+		select {
+		case <-w.exited:
+			return true
+		default:
+			return false
+		}
 	}
+	return c.dead(ctx, w)
+}
+
+// dead waits, up to one and a half worker timeouts, for w to be declared
+// dead, and reports whether it was: something that w was to send failed,
+// and w may be dying.
+func (c *Coordinator) dead(ctx context.Context, w *workerProc) bool {
 	t := time.NewTimer(c.timeout() + c.timeout()/2)
 	defer t.Stop()
 	select {
@@ -228,16 +235,8 @@ func (c *Coordinator) inputLost(ctx context.Context, d *wire.Done, err error) er
 	c.mu.Lock()
 	w := c.workers[d.Missing]
 	c.mu.Unlock()
-	if w != nil {
-		t := time.NewTimer(c.timeout() + c.timeout()/2)
-		defer t.Stop()
-		select {
-		case <-w.exited:
-		case <-t.C:
-			return err
-		case <-ctx.Done():
-			return err
-		}
+	if w != nil && !c.dead(ctx, w) {
+		return err
 	}
 	return fmt.Errorf("%w: %w", errInputLost, err)
 }
