@@ -127,24 +127,45 @@ func (s *Scheduler) handle(t *Task, ctx context.Context, id uint64, f any, sig *
 	spec.Occupancy = 0
 	spec.Ref = id
 	spec.Call = func(ctx context.Context, _ any, _ *call.Sig, _ []any) (any, error) {
-		r, err := thisWorker.Await(ctx, wait.id, wait.a, wait.cancel)
-		if err != nil {
-			return nil, err
+		a := wait.a
+		for tries := 1; ; tries++ {
+			r, err := thisWorker.Await(ctx, wait.id, a, wait.cancel)
+			if err != nil {
+				return nil, err
+			}
+			res, pulled, err := s.resultOf(ctx, r)
+			if pulled || ctx.Err() != nil || tries == maxRewatches {
+				return res, err
+			}
+			// Its value could not be pulled: its holder may have died, and
+			// worker 1 then makes it again.
+			if a, err = thisWorker.Rewatch(wait.id); err != nil {
+				return nil, err
+			}
 		}
-		return s.resultOf(ctx, r)
 	}
 	s.eng.SpawnOwned(&t.node, ctx, f, sig, nil, nil, spec, bad)
 }
 
-// resultOf decodes the end of a task that lived on worker 1.
-func (s *Scheduler) resultOf(ctx context.Context, r *wire.Result) (any, error) {
+// maxRewatches bounds the tries of a handle whose value cannot be pulled.
+const maxRewatches = 4
+
+// resultOf decodes the end of a task that lived on worker 1; pulled is
+// false when its value could not be pulled from the worker that has it.
+func (s *Scheduler) resultOf(ctx context.Context, r *wire.Result) (_ any, pulled bool, _ error) {
 	if r.Err != nil {
-		return nil, workerError(1, r.Err)
+		return nil, true, workerError(1, r.Err)
 	}
 	data, owned, err := thisWorker.Materialize(ctx, r.Result)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	v, err := s.decodeResult(r, data, owned)
+	return v, true, err
+}
+
+// decodeResult decodes the value of a task's end, pulled as data.
+func (s *Scheduler) decodeResult(r *wire.Result, data []byte, owned bool) (any, error) {
 	fn, ok := registry.Lookup(r.Func)
 	if !ok {
 		return wire.DecodeValue(data, nil)

@@ -223,7 +223,7 @@ func (h home) Spawn(sp *wire.Spawn) {
 		t = s.spawn(context.Background(), sp.Task, failWith, Options{Name: sp.Func}, err)
 	}
 	s.hold(sp.Task, t, sp.From)
-	h.watch(sp.Task, sp.From, pinned)
+	h.watch(sp.Task, sp.From, pinned, false)
 }
 
 // failWith is the function of a task that a worker asked for in vain.
@@ -290,16 +290,16 @@ func (s *Scheduler) pullArg(raw []byte, t reflect.Type) func(context.Context) (a
 
 // Watch adds a hold of task id for a handle on worker, which a value
 // brought it, and sends worker the task's end once it ends.
-func (h home) Watch(id uint64, worker int) {
-	if t := h.s.ref(id); t != nil {
+func (h home) Watch(id uint64, worker int, retry bool) {
+	if t := h.s.ref(id); t != nil && !retry {
 		h.s.hold(id, t, worker)
 	}
-	h.watch(id, worker, nil)
+	h.watch(id, worker, nil, retry)
 }
 
 // watch sends worker the end of task id once it ends, then ends the holds
 // of pinned.
-func (h home) watch(id uint64, worker int, pinned []uint64) {
+func (h home) watch(id uint64, worker int, pinned []uint64, retry bool) {
 	s := h.s
 	cl := s.cluster()
 	t := s.ref(id)
@@ -316,7 +316,7 @@ func (h home) watch(id uint64, worker int, pinned []uint64) {
 		var lost error
 		if rv, ok := v.(*cluster.Value); ok && f == nil {
 			// Made again first if its worker is gone, as for a Fetch here.
-			lost = rv.Recover(context.Background())
+			lost = rv.Recover(context.Background(), retry)
 		}
 		if f != nil {
 			r.Err = encodeError(newTaskError(id, t.node.Name(), f))

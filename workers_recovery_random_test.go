@@ -17,13 +17,32 @@ import (
 // (SIGKILL, or SIGSTOP: a hang) at random points of them; an oracle computes each task's value
 // here. Every task must end with its value, except that a task with
 // Options.RunOnce, and what depends on it, may fail saying that it must
-// not run twice. Results are inline or kept on their workers at random,
+// not run twice. Some tasks spawn and fetch tasks from their worker.
+// Results are inline or kept on their workers at random,
 // some come to worker 1 at once (GetResult), so that running tasks, kept
 // results and their lineages are all lost in some rounds.
 
 var recoverySeedFlag = flag.Uint64("recovery.seed", 0, "TestWorkersRecoveryRandom: seed; 0 picks one from the clock")
 
-func init() { dagr.Register(mixMod) }
+func init() { dagr.Register(mixMod, mixSpawned) }
+
+// mixSpawned spawns k tasks of mixMod(seed+c, n) on workers, from the
+// worker it runs on, and returns mixMod(seed, n, their values...).
+func mixSpawned(ctx context.Context, scope []int, seed float64, n, k int) ([]float64, error) {
+	var ins [][]float64
+	ts := make([]*dagr.Task, k)
+	for c := range ts {
+		ts[c] = dagr.Spawn(ctx, mixMod, dagr.Options{Scope: dagr.WorkerScope(scope...)}, seed+float64(c), n)
+	}
+	for _, t := range ts {
+		v, err := dagr.Fetch[[]float64](ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		ins = append(ins, v)
+	}
+	return mixMod(seed, n, ins...), nil
+}
 
 // mixMod returns, for each i < n, (seed + the sum of (j+1) times input j's
 // element i modulo its length) modulo a prime: exact in float64.
@@ -46,6 +65,7 @@ type rnode struct {
 	inputs  []int
 	getRes  bool
 	runOnce bool
+	spawns  int // a task of mixSpawned that spawns this many, when not 0 (it has no inputs)
 }
 
 func TestWorkersRecoveryRandom(t *testing.T) {
@@ -80,7 +100,10 @@ func recoveryRound(t *testing.T, rng *rand.Rand, round int) {
 		if rng.IntN(2) == 0 {
 			nd.n = keptLen // kept on its worker
 		}
-		for k := rng.IntN(4); k > 0 && i > 0; k-- {
+		if rng.IntN(8) == 0 {
+			nd.spawns = 1 + rng.IntN(4)
+		}
+		for k := rng.IntN(4); k > 0 && i > 0 && nd.spawns == 0; k-- {
 			nd.inputs = append(nd.inputs, rng.IntN(i))
 		}
 		nodes[i] = nd
@@ -95,12 +118,20 @@ func recoveryRound(t *testing.T, rng *rand.Rand, round int) {
 			in = append(in, want[j])
 			once[i] = once[i] || once[j]
 		}
+		for c := range nd.spawns {
+			in = append(in, mixMod(nd.seed+float64(c), nd.n))
+		}
 		want[i] = mixMod(nd.seed, nd.n, in...)
 	}
 
 	tasks := make([]*dagr.Task, size)
 	for i, nd := range nodes {
-		args := []any{dagr.Options{Scope: dagr.WorkerScope(ids...), GetResult: nd.getRes, RunOnce: nd.runOnce}, nd.seed, nd.n}
+		opts := dagr.Options{Scope: dagr.WorkerScope(ids...), GetResult: nd.getRes, RunOnce: nd.runOnce}
+		if nd.spawns > 0 {
+			tasks[i] = dagr.Spawn(ctx, mixSpawned, opts, ids, nd.seed, nd.n, nd.spawns)
+			continue
+		}
+		args := []any{opts, nd.seed, nd.n}
 		for _, j := range nd.inputs {
 			args = append(args, tasks[j])
 		}

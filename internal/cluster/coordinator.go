@@ -109,8 +109,10 @@ type Values interface {
 // tasks live on worker 1, where the DAG is, and run where their options
 // and the scheduler place them.
 type Home interface {
-	Spawn(s *wire.Spawn)           // spawn it; its Result goes to s.From (see SendResult)
-	Watch(task uint64, worker int) // send worker the task's Result once it ends
+	Spawn(s *wire.Spawn) // spawn it; its Result goes to s.From (see SendResult)
+	// Watch sends worker the task's Result once it ends; retry says that
+	// the worker could not pull the value of the last one.
+	Watch(task uint64, worker int, retry bool)
 	Cancel(task uint64, err error) // cancel a task a worker spawned
 	// Release ends the hold of a handle of task that worker dropped;
 	// WorkerGone ends those of every handle of worker, which is gone.
@@ -732,7 +734,7 @@ func (c *Coordinator) onUp(m natstransport.Msg) {
 	case u.Spawn != nil:
 		c.home.Spawn(u.Spawn)
 	case u.Watch != nil:
-		c.home.Watch(u.Watch.Task, u.Watch.From)
+		c.home.Watch(u.Watch.Task, u.Watch.From, u.Watch.Retry)
 	case u.Cancel != nil:
 		c.home.Cancel(u.Cancel.Task, reasonErr(u.Cancel.Reason))
 	case u.Release != nil:

@@ -199,8 +199,15 @@ func (v *Value) recover(ctx context.Context) error {
 }
 
 // Recover makes v's value again if the worker that kept it is gone, before
-// it is sent to a worker that asked for it.
-func (v *Value) Recover(ctx context.Context) error { return v.recover(ctx) }
+// it is sent to a worker that asked for it; with wait, the worker could not
+// pull it, and Recover first waits for its holder to be declared dead (see
+// lost).
+func (v *Value) Recover(ctx context.Context, wait bool) error {
+	if wait && !v.c.lost(ctx, v, true) {
+		return nil
+	}
+	return v.recover(ctx)
+}
 
 // recoverInputs makes again the Values among args whose workers are gone.
 func (c *Coordinator) recoverInputs(ctx context.Context, name string, args []any) error {

@@ -280,6 +280,14 @@ func (w *Worker) Watch(task uint64) (*Awaited, error) {
 	return a, w.up(wire.Up{Watch: &wire.Watch{Task: task, From: w.join.Worker}})
 }
 
+// Rewatch asks worker 1 again for the Result of a task whose value this
+// worker could not pull: worker 1 makes the value again if its holder
+// died.
+func (w *Worker) Rewatch(task uint64) (*Awaited, error) {
+	a := w.Expect(task)
+	return a, w.up(wire.Up{Watch: &wire.Watch{Task: task, From: w.join.Worker, Retry: true}})
+}
+
 // beat sends worker 1 a heartbeat every period until done is closed. A
 // worker that worker 1 no longer counts in the run exits; so does one that
 // joined by URL and had no answer for three periods: worker 1 is gone, or

@@ -114,6 +114,9 @@ type Spawn struct {
 type Watch struct {
 	Task uint64 `cbor:"1,keyasint"`
 	From int    `cbor:"2,keyasint"`
+	// Retry asks again for the Result of a task whose value From could not
+	// pull: its holder may have died. It adds no hold.
+	Retry bool `cbor:"3,keyasint,omitempty"`
 }
 
 // Result is the end of a task that lives on worker 1, sent to a worker
