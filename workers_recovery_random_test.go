@@ -14,7 +14,7 @@ import (
 )
 
 // TestWorkersRecoveryRandom runs random DAGs on workers and kills workers
-// (SIGKILL, or SIGSTOP: a hang) at random points of them; an oracle computes each task's value
+// (SIGKILL, or SIGSTOP: a hang), or remove them, at random points of them; an oracle computes each task's value
 // here. Every task must end with its value, except that a task with
 // Options.RunOnce, and what depends on it, may fail saying that it must
 // not run twice. Some tasks spawn and fetch tasks from their worker.
@@ -152,6 +152,17 @@ func recoveryRound(t *testing.T, rng *rand.Rand, round int) {
 		}
 		victim := live[rng.IntN(len(live))]
 		hit[victim] = true
+		if rng.IntN(4) == 0 {
+			// Removed instead: it finishes its tasks, and what it keeps
+			// comes to worker 1.
+			if err := dagr.RemoveProc(ctx, victim); err != nil {
+				t.Fatalf("round %d: RemoveProc(%d): %v", round, victim, err)
+			}
+			if _, err := dagr.AddProcs(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		pid, err := dagr.Fetch[int](ctx, dagr.Spawn(ctx, workerPID, dagr.Options{Single: victim}))
 		if err != nil {
 			t.Fatalf("round %d: the pid of worker %d: %v", round, victim, err)
