@@ -331,6 +331,9 @@ func (n *Node) end(res any, f *Failure) (_ edges, prev uint32, ok bool) {
 	if f != nil {
 		n.result = f
 	}
+	if n.spec != nil {
+		n.spec.owner.logFinish(n, f)
+	}
 	deps := n.dependents
 	n.dependents = edges{}
 	if n.done != nil {
@@ -457,6 +460,7 @@ func (n *Node) ready(readied *[]*Node) {
 		n.dropArgs()
 		return
 	}
+	n.spec.owner.logEvent(EventReady, n, 0)
 	if readied != nil {
 		*readied = append(*readied, n)
 		return

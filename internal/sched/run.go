@@ -37,6 +37,7 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node, depth int32) {
 		n.release()
 		return
 	}
+	s.logEvent(EventStart, n, p.index)
 	var (
 		res      any
 		restored bool

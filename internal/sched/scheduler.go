@@ -33,6 +33,7 @@ type Config struct {
 // Scheduler runs nodes on the processors of this process.
 type Scheduler struct {
 	cfg         Config
+	events      atomic.Pointer[eventLog] // nil while the event log is off
 	defaultSpec *Spec
 	procs       []*proc
 	rr          atomic.Uint32 // round robin over processors for nodes without a hint
@@ -183,6 +184,7 @@ func (s *Scheduler) SpawnOwned(n *Node, ctx context.Context, fn any, sig *call.S
 	if n.group != nil {
 		n.group.add()
 	}
+	s.logSpawn(n, deps)
 	switch {
 	case bad != nil:
 	case s.closed.Load():

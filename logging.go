@@ -1,0 +1,126 @@
+package dagr
+
+import (
+	"context"
+	"time"
+
+	"github.com/dagr/dagr/internal/sched"
+)
+
+// The event log is Dagger's enable_logging! and fetch_logs!: while it is
+// on, a scheduler records what happens to each of its tasks.
+
+// EventKind says what an Event records.
+type EventKind uint8
+
+// The kinds of events, in the order in which a task has them.
+const (
+	EventSpawn  EventKind = EventKind(sched.EventSpawn)  // spawned; Deps are the tasks whose results it takes
+	EventReady  EventKind = EventKind(sched.EventReady)  // its inputs are done: it waits for a processor
+	EventStart  EventKind = EventKind(sched.EventStart)  // it starts on processor Proc
+	EventFinish EventKind = EventKind(sched.EventFinish) // it ended, as Outcome says
+)
+
+// String returns the kind's name: "spawn", "ready", "start" or "finish".
+func (k EventKind) String() string {
+	switch k {
+	case EventSpawn:
+		return "spawn"
+	case EventReady:
+		return "ready"
+	case EventStart:
+		return "start"
+	case EventFinish:
+		return "finish"
+	}
+	return "?"
+}
+
+// Outcome is how a task ended.
+type Outcome uint8
+
+// The outcomes.
+const (
+	OK       Outcome = Outcome(sched.OutcomeOK)
+	Failed   Outcome = Outcome(sched.OutcomeFailed)   // its f failed, or a task upstream did: see Event.Origin
+	Canceled Outcome = Outcome(sched.OutcomeCanceled) // cancelled (its error is context.Canceled)
+)
+
+// String returns the outcome's name: "ok", "failed" or "canceled".
+func (o Outcome) String() string {
+	switch o {
+	case OK:
+		return "ok"
+	case Failed:
+		return "failed"
+	case Canceled:
+		return "canceled"
+	}
+	return "?"
+}
+
+// Event is an entry of a scheduler's event log (see EnableLogging).
+type Event struct {
+	Kind EventKind
+	Task uint64 // Task.ID
+	Time time.Time
+	Name string   // with EventSpawn: Task.Name
+	Deps []uint64 // with EventSpawn: the tasks whose results the task takes
+	Proc int      // with EventStart: the index of the processor on this process, from 0
+	// With EventFinish: how the task ended, and for a failure or a
+	// cancellation the task where it began (the task itself if its own f
+	// failed).
+	Outcome Outcome
+	Origin  uint64
+}
+
+// DefaultLogSize is the number of events that a log keeps when
+// EnableLogging is given 0.
+const DefaultLogSize = 1 << 16
+
+// EnableLogging turns on the event log of ctx's scheduler, which keeps the
+// last size events (DefaultLogSize if size is 0): older ones are
+// dropped, and FetchLogs says how many. A log that was on starts afresh.
+// Off (the default), logging costs next to nothing: no allocation, one
+// atomic load where an event would be.
+func EnableLogging(ctx context.Context, size int) { schedulerOf(ctx).EnableLogging(size) }
+
+// EnableLogging is the package-level EnableLogging on s.
+func (s *Scheduler) EnableLogging(size int) {
+	if size <= 0 {
+		size = DefaultLogSize
+	}
+	s.eng.EnableEvents(size)
+}
+
+// DisableLogging turns the event log of ctx's scheduler off, and drops
+// its events.
+func DisableLogging(ctx context.Context) { schedulerOf(ctx).DisableLogging() }
+
+// DisableLogging is the package-level DisableLogging on s.
+func (s *Scheduler) DisableLogging() { s.eng.DisableEvents() }
+
+// FetchLogs returns the events of ctx's scheduler's log, oldest first, and
+// the number of older events that newer ones replaced; nothing while the
+// log is off. The log keeps its events: ClearLogs empties it.
+func FetchLogs(ctx context.Context) (_ []Event, dropped uint64) { return schedulerOf(ctx).FetchLogs() }
+
+// FetchLogs is the package-level FetchLogs on s.
+func (s *Scheduler) FetchLogs() (_ []Event, dropped uint64) {
+	evs, dropped := s.eng.Events()
+	if evs == nil {
+		return nil, 0
+	}
+	out := make([]Event, len(evs))
+	for i, e := range evs {
+		out[i] = Event{Kind: EventKind(e.Kind), Task: e.Task, Time: e.Time, Name: e.Name, Deps: e.Deps, Proc: e.Proc,
+			Outcome: Outcome(e.Outcome), Origin: e.Origin}
+	}
+	return out, dropped
+}
+
+// ClearLogs empties the event log of ctx's scheduler, which stays on.
+func ClearLogs(ctx context.Context) { schedulerOf(ctx).ClearLogs() }
+
+// ClearLogs is the package-level ClearLogs on s.
+func (s *Scheduler) ClearLogs() { s.eng.ClearEvents() }

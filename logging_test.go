@@ -1,0 +1,157 @@
+package dagr_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/dagr/dagr"
+)
+
+// byTask groups a log's events by task, in the log's order.
+func byTask(evs []dagr.Event) map[uint64][]dagr.Event {
+	m := map[uint64][]dagr.Event{}
+	for _, e := range evs {
+		m[e.Task] = append(m[e.Task], e)
+	}
+	return m
+}
+
+func kinds(evs []dagr.Event) []dagr.EventKind {
+	var ks []dagr.EventKind
+	for _, e := range evs {
+		ks = append(ks, e.Kind)
+	}
+	return ks
+}
+
+// schedulerOf returns a scheduler of procs processors, closed when the
+// test ends, and a context that carries it.
+func schedulerOf(t *testing.T, procs int) (*dagr.Scheduler, context.Context) {
+	t.Helper()
+	s, err := dagr.New(dagr.Config{Procs: procs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, dagr.WithScheduler(context.Background(), s)
+}
+
+var errLogged = errors.New("logged failure")
+
+func failOn(x int) (int, error) { return 0, fmt.Errorf("%w at %d", errLogged, x) }
+
+// TestLogDiamondWithFailure: the log of a diamond whose left side fails
+// has each task's events in order, on the scheduler's processors, with
+// the failure's origin on every task it reached.
+func TestLogDiamondWithFailure(t *testing.T) {
+	s, ctx := schedulerOf(t, 2)
+	if evs, _ := s.FetchLogs(); evs != nil {
+		t.Fatalf("a log that is off has %d events", len(evs))
+	}
+	dagr.EnableLogging(ctx, 0)
+	top := dagr.Spawn(ctx, add, 1, 2)
+	left := dagr.Spawn(ctx, failOn, top)
+	right := dagr.Spawn(ctx, add, top, 10)
+	bottom := dagr.Spawn(ctx, add, left, right)
+	if _, err := bottom.Fetch(ctx); !errors.Is(err, errLogged) {
+		t.Fatalf("the bottom of the diamond: %v", err)
+	}
+	if err := right.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, dropped := dagr.FetchLogs(ctx)
+	if dropped != 0 {
+		t.Fatalf("%d events dropped from a log of %d", dropped, dagr.DefaultLogSize)
+	}
+	tasks := byTask(evs)
+	full := []dagr.EventKind{dagr.EventSpawn, dagr.EventReady, dagr.EventStart, dagr.EventFinish}
+	for _, c := range []struct {
+		task    *dagr.Task
+		kinds   []dagr.EventKind
+		deps    []uint64
+		outcome dagr.Outcome
+		origin  uint64
+	}{
+		{top, full, nil, dagr.OK, 0},
+		{left, full, []uint64{top.ID()}, dagr.Failed, left.ID()},
+		{right, full, []uint64{top.ID()}, dagr.OK, 0},
+		// It never ran: its input failed.
+		{bottom, []dagr.EventKind{dagr.EventSpawn, dagr.EventFinish}, []uint64{left.ID(), right.ID()}, dagr.Failed, left.ID()},
+	} {
+		evs := tasks[c.task.ID()]
+		if got := kinds(evs); !slices.Equal(got, c.kinds) {
+			t.Fatalf("task %s: events %v, want %v", c.task.Name(), got, c.kinds)
+		}
+		spawn, finish := evs[0], evs[len(evs)-1]
+		if spawn.Name != c.task.Name() || !slices.Equal(spawn.Deps, c.deps) {
+			t.Errorf("task %s: spawned as %q with deps %v, want deps %v", c.task.Name(), spawn.Name, spawn.Deps, c.deps)
+		}
+		if finish.Outcome != c.outcome || finish.Origin != c.origin {
+			t.Errorf("task %s: finished %v from %d, want %v from %d", c.task.Name(), finish.Outcome, finish.Origin, c.outcome, c.origin)
+		}
+		for i, e := range evs {
+			if i > 0 && e.Time.Before(evs[i-1].Time) {
+				t.Errorf("task %s: its %v is before its %v", c.task.Name(), e.Kind, evs[i-1].Kind)
+			}
+			if e.Kind == dagr.EventStart && (e.Proc < 0 || e.Proc >= 2) {
+				t.Errorf("task %s started on processor %d of 2", c.task.Name(), e.Proc)
+			}
+		}
+	}
+	// A task's events come after those of the tasks it takes results from.
+	last := func(id uint64) dagr.Event { evs := tasks[id]; return evs[len(evs)-1] }
+	if tasks[left.ID()][2].Time.Before(last(top.ID()).Time) {
+		t.Error("the left task started before the top one finished")
+	}
+}
+
+// TestLogCanceled: a cancelled task's end is logged as cancelled, from
+// itself.
+func TestLogCanceled(t *testing.T) {
+	s, ctx := schedulerOf(t, 1)
+	s.EnableLogging(0)
+	task := dagr.Spawn(ctx, waitForCancel)
+	task.Cancel()
+	_ = task.Wait(ctx)
+	evs, _ := s.FetchLogs()
+	finish := byTask(evs)[task.ID()]
+	if e := finish[len(finish)-1]; e.Kind != dagr.EventFinish || e.Outcome != dagr.Canceled || e.Origin != task.ID() {
+		t.Fatalf("a cancelled task's last event: %+v", e)
+	}
+}
+
+// TestLogIsBounded: a log of 10 events keeps the last 10, says how many
+// it dropped, empties on ClearLogs, and stops with DisableLogging.
+func TestLogIsBounded(t *testing.T) {
+	s, ctx := schedulerOf(t, 2)
+	s.EnableLogging(10)
+	var last *dagr.Task
+	for i := range 100 {
+		last = dagr.Spawn(ctx, add, i, i)
+		if err := last.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, dropped := s.FetchLogs()
+	if len(evs) != 10 || dropped != 390 {
+		t.Fatalf("a log of 10 after 100 tasks of 4 events: %d events, %d dropped", len(evs), dropped)
+	}
+	if e := evs[len(evs)-1]; e.Task != last.ID() || e.Kind != dagr.EventFinish {
+		t.Fatalf("the last event is %+v, want the last task's finish", e)
+	}
+	s.ClearLogs()
+	if evs, dropped := s.FetchLogs(); len(evs) != 0 || dropped != 0 {
+		t.Fatalf("after ClearLogs: %d events, %d dropped", len(evs), dropped)
+	}
+	dagr.Spawn(ctx, add, 1, 1).Wait(ctx)
+	if evs, _ := s.FetchLogs(); len(evs) != 4 {
+		t.Fatalf("after ClearLogs, a task made %d events", len(evs))
+	}
+	s.DisableLogging()
+	if evs, _ := s.FetchLogs(); evs != nil {
+		t.Fatalf("after DisableLogging: %d events", len(evs))
+	}
+}
