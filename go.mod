@@ -9,6 +9,7 @@ require (
 	github.com/nats-io/nkeys v0.4.17
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sys v0.50.0
+	gonum.org/v1/gonum v0.17.0
 )
 
 require (

@@ -61,12 +61,13 @@ func (o Outcome) String() string {
 
 // Event is an entry of a scheduler's event log (see EnableLogging).
 type Event struct {
-	Kind EventKind
-	Task uint64 // Task.ID
-	Time time.Time
-	Name string   // with EventSpawn: Task.Name
-	Deps []uint64 // with EventSpawn: the tasks whose results the task takes
-	Proc int      // with EventStart: the index of the processor on this process, from 0
+	Kind   EventKind
+	Task   uint64 // Task.ID
+	Time   time.Time
+	Name   string   // with EventSpawn: Task.Name
+	Deps   []uint64 // with EventSpawn: the tasks whose results the task takes
+	Proc   int      // with EventStart: the index of the processor on its worker, from 0
+	Worker int      // the worker whose scheduler recorded the event (this process's, MyID)
 	// With EventFinish: how the task ended, and for a failure or a
 	// cancellation the task where it began (the task itself if its own f
 	// failed).
@@ -114,7 +115,7 @@ func (s *Scheduler) FetchLogs() (_ []Event, dropped uint64) {
 	out := make([]Event, len(evs))
 	for i, e := range evs {
 		out[i] = Event{Kind: EventKind(e.Kind), Task: e.Task, Time: e.Time, Name: e.Name, Deps: e.Deps, Proc: e.Proc,
-			Outcome: Outcome(e.Outcome), Origin: e.Origin}
+			Worker: MyID(), Outcome: Outcome(e.Outcome), Origin: e.Origin}
 	}
 	return out, dropped
 }

@@ -47,25 +47,8 @@ func failOn(x int) (int, error) { return 0, fmt.Errorf("%w at %d", errLogged, x)
 // has each task's events in order, on the scheduler's processors, with
 // the failure's origin on every task it reached.
 func TestLogDiamondWithFailure(t *testing.T) {
-	s, ctx := schedulerOf(t, 2)
-	if evs, _ := s.FetchLogs(); evs != nil {
-		t.Fatalf("a log that is off has %d events", len(evs))
-	}
-	dagr.EnableLogging(ctx, 0)
-	top := dagr.Spawn(ctx, add, 1, 2)
-	left := dagr.Spawn(ctx, failOn, top)
-	right := dagr.Spawn(ctx, add, top, 10)
-	bottom := dagr.Spawn(ctx, add, left, right)
-	if _, err := bottom.Fetch(ctx); !errors.Is(err, errLogged) {
-		t.Fatalf("the bottom of the diamond: %v", err)
-	}
-	if err := right.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	evs, dropped := dagr.FetchLogs(ctx)
-	if dropped != 0 {
-		t.Fatalf("%d events dropped from a log of %d", dropped, dagr.DefaultLogSize)
-	}
+	evs, diamond := diamondLog(t)
+	top, left, right, bottom := diamond[0], diamond[1], diamond[2], diamond[3]
 	tasks := byTask(evs)
 	full := []dagr.EventKind{dagr.EventSpawn, dagr.EventReady, dagr.EventStart, dagr.EventFinish}
 	for _, c := range []struct {
@@ -127,6 +110,9 @@ func TestLogCanceled(t *testing.T) {
 // it dropped, empties on ClearLogs, and stops with DisableLogging.
 func TestLogIsBounded(t *testing.T) {
 	s, ctx := schedulerOf(t, 2)
+	if evs, _ := s.FetchLogs(); evs != nil {
+		t.Fatalf("a log that is off has %d events", len(evs))
+	}
 	s.EnableLogging(10)
 	var last *dagr.Task
 	for i := range 100 {
