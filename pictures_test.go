@@ -54,7 +54,7 @@ func TestDOTOfDiamondWithFailure(t *testing.T) {
 		t.Fatalf("want one directed graph:\n%s", buf.String())
 	}
 	attrs := map[string]map[string]string{} // by node id
-	cluster := map[string]string{}           // the subgraph of each node
+	cluster := map[string]string{}          // the subgraph of each node
 	var edges []string
 	var walk func(sub string, stmts []ast.Stmt)
 	walk = func(sub string, stmts []ast.Stmt) {
