@@ -14,11 +14,12 @@ import (
 
 // demoConfig is what "dagr demo" runs.
 type demoConfig struct {
-	N       int // matrix size
-	Tile    int // tile size; divides N
-	Procs   int // processors of the scheduler; 0 means GOMAXPROCS
-	Runs    int // runs of each multiply; the best time counts
-	Workers int // worker processes to start and deal output tiles to; 0 for none
+	N       int    // matrix size
+	Tile    int    // tile size; divides N
+	Procs   int    // processors of the scheduler; 0 means GOMAXPROCS
+	Runs    int    // runs of each multiply; the best time counts
+	Workers int    // worker processes to start and deal output tiles to; 0 for none
+	Trace   string // a directory to write pictures of the last parallel multiply's event log into; "" for none
 }
 
 var defaultDemoConfig = demoConfig{N: 512, Tile: 64, Runs: 3}
@@ -104,7 +105,11 @@ func demo(ctx context.Context, cfg demoConfig, w io.Writer) (demoResult, error) 
 	a := randomMatrix(cfg.N, cfg.Tile, 1)
 	b := randomMatrix(cfg.N, cfg.Tile, 2)
 	var serial, parallel *matrix
+	if cfg.Trace != "" {
+		s.EnableLogging(0)
+	}
 	for range cfg.Runs {
+		s.ClearLogs() // the log keeps the last run
 		start := time.Now()
 		serial = multiplySerial(a, b)
 		res.Serial = best(res.Serial, time.Since(start))
@@ -130,6 +135,11 @@ func demo(ctx context.Context, cfg demoConfig, w io.Writer) (demoResult, error) 
 		fmt.Fprintf(w, "  ran on     %s tile products (each task's dagr.MyID, last run)\n", countsByWorker(res.Workers, res.Ran))
 	}
 	fmt.Fprintln(w, "  check      the parallel product equals the serial one")
+	if cfg.Trace != "" {
+		if err := writeTrace(s, cfg.Trace, w); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 

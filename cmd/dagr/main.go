@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	dagr demo [-n 512] [-tile 64] [-procs 0] [-runs 3] [-workers 0]
+//	dagr demo [-n 512] [-tile 64] [-procs 0] [-runs 3] [-workers 0] [-trace DIR]
 //	dagr help
 //
 // "dagr demo" runs the seed example of Dagger.jl as a dagr task graph and
@@ -11,7 +11,9 @@
 // a checksum, both times and the speed-up. With -workers N it starts N
 // worker processes of its own binary (dagr.AddProcs), deals the output
 // tiles round-robin to worker 1 and them, and prints how many tile
-// products ran on each worker.
+// products ran on each worker. With -trace DIR it writes pictures of the
+// last parallel multiply's event log into DIR: its DAG (dag.dot), a trace
+// for ui.perfetto.dev (trace.json) and a timeline (timeline.svg).
 package main
 
 import (
@@ -44,6 +46,9 @@ Flags of demo:
   -runs int    runs of each multiply; the best time counts (default 3)
   -workers int worker processes to start and deal output tiles to,
                besides this process (worker 1) (default 0)
+  -trace dir   write pictures of the last parallel multiply into dir: its
+               DAG (dag.dot), a trace for ui.perfetto.dev (trace.json)
+               and a timeline of the processors (timeline.svg)
 `
 
 // errUsage is a command line that could not be understood; the usage has
@@ -94,6 +99,7 @@ func parseDemo(args []string, stderr io.Writer) (demoConfig, error) {
 	fs.IntVar(&cfg.Procs, "procs", cfg.Procs, "processors to run tasks on; 0 means GOMAXPROCS")
 	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs of each multiply; the best time counts")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "worker processes to start and deal output tiles to, besides this process (worker 1)")
+	fs.StringVar(&cfg.Trace, "trace", cfg.Trace, "a directory to write pictures of the last parallel multiply into: its DAG (DOT), a trace for ui.perfetto.dev, a timeline (SVG)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, errHelp

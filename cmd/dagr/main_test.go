@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -160,4 +162,40 @@ func newTestScheduler(t *testing.T, procs int) (context.Context, error) {
 	}
 	t.Cleanup(func() { s.Close() })
 	return dagr.WithScheduler(t.Context(), s), nil
+}
+
+// TestDemoTrace: demo -trace writes the pictures of the last run: a trace
+// with one complete event per task of the multiply, a DOT and an SVG.
+func TestDemoTrace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "trace")
+	var out bytes.Buffer
+	res, err := demo(t.Context(), demoConfig{N: 48, Tile: 16, Procs: 2, Runs: 2, Trace: dir}, &out)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "trace.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trace struct{ TraceEvents []struct{ Ph string } }
+	if err := json.Unmarshal(data, &trace); err != nil {
+		t.Fatalf("trace.json: %v", err)
+	}
+	complete := 0
+	for _, e := range trace.TraceEvents {
+		if e.Ph == "X" {
+			complete++
+		}
+	}
+	if complete != res.Tasks {
+		t.Errorf("trace.json has %d complete events, want one per task of the last multiply, %d", complete, res.Tasks)
+	}
+	for _, name := range []string{"dag.dot", "timeline.svg"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if !strings.Contains(out.String(), "trace.json") {
+		t.Errorf("the demo does not say where the trace is:\n%s", out.String())
+	}
 }
