@@ -1,17 +1,22 @@
 package sched
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/dagr/dagr/internal/call"
 )
 
 // The event log records, while it is on, what happens to each task: its
 // spawn (with its dependencies), when it becomes ready, when it starts on
 // a processor, and how it ends. Off, it costs one atomic load per event
-// site; on, a lock and a copy into a ring of fixed size, whose oldest
-// events the newest replace.
+// site; on, a read of the monotonic clock, a lock and a copy into a ring
+// of fixed size, whose oldest events the newest replace.
 
 // EventKind says what an Event records.
 type EventKind uint8
@@ -44,83 +49,179 @@ type Event struct {
 	Proc    int      // with EventStart: the processor's index, from 0
 	Outcome Outcome  // with EventFinish
 	Origin  uint64   // with EventFinish and OutcomeFailed or OutcomeCanceled: the task that failed first
+
+	fn any   // with EventSpawn and no Name yet: the function, whose name Events finds
+	at int64 // Time, as an offset from the log's base
 }
 
-// eventLog is a ring of events.
+// eventLog is the log: rings of events, a shard per processor and one for
+// goroutines that are not tasks, so that the goroutines that record events
+// seldom share a ring: an event goes to the shard of the processor where
+// it happens, as far as the node knows it (its spawner's, its own). Times
+// are offsets from base, on the monotonic clock, which is cheaper to read
+// than the wall clock; Events sorts by them.
 type eventLog struct {
+	base   time.Time
+	shards []logShard
+}
+
+type logShard struct {
 	mu      sync.Mutex
 	ring    []Event
 	next    int    // where the next event goes
 	n       int    // events in the ring
 	dropped uint64 // events that newer ones replaced
+	_       [64]byte
 }
 
-func (l *eventLog) add(e Event) {
-	l.mu.Lock()
-	l.ring[l.next] = e
-	l.next = (l.next + 1) % len(l.ring)
-	if l.n < len(l.ring) {
-		l.n++
-	} else {
-		l.dropped++
+// eventsPerShard is how many events a log keeps per shard, at least: a
+// small log has one shard, and keeps exactly its last events.
+const eventsPerShard = 1024
+
+func newEventLog(size, procs int) *eventLog {
+	n := 1
+	if size/eventsPerShard > procs {
+		n = procs + 1
 	}
-	l.mu.Unlock()
+	l := &eventLog{base: time.Now(), shards: make([]logShard, n)}
+	for i := range l.shards {
+		l.shards[i].ring = make([]Event, (size+n-1)/n)
+	}
+	return l
+}
+
+// now returns the time of an event: nanoseconds since base.
+func (l *eventLog) now() int64 { return int64(time.Since(l.base)) }
+
+// shard returns the shard of events on processor p (nil: not a task's).
+func (l *eventLog) shard(p *proc) *logShard {
+	if p == nil || len(l.shards) == 1 {
+		return &l.shards[len(l.shards)-1]
+	}
+	return &l.shards[p.index]
+}
+
+func (l *eventLog) add(sh *logShard, e Event) {
+	sh.mu.Lock()
+	sh.ring[sh.next] = e
+	sh.next = (sh.next + 1) % len(sh.ring)
+	if sh.n < len(sh.ring) {
+		sh.n++
+	} else {
+		sh.dropped++
+	}
+	sh.mu.Unlock()
 }
 
 // EnableEvents starts a log of the scheduler's events that keeps the last
-// size of them (a fresh, empty one if a log was on). size must be
+// size of them, about (a fresh, empty one if a log was on): the bound
+// holds for each shard of the log, of size/shards events. size must be
 // positive.
-func (s *Scheduler) EnableEvents(size int) {
-	s.events.Store(&eventLog{ring: make([]Event, size)})
-}
+func (s *Scheduler) EnableEvents(size int) { s.events.Store(newEventLog(size, len(s.procs))) }
 
 // DisableEvents stops the log; its events are dropped.
 func (s *Scheduler) DisableEvents() { s.events.Store(nil) }
 
-// Events returns the events in the log, oldest first, and how many older
-// ones newer ones replaced. It returns nothing when the log is off.
+// Events returns the events in the log, in the order of their times (and
+// each task's in the order it had them), and how many older ones newer
+// ones replaced. It returns nothing when the log is off.
 func (s *Scheduler) Events() (_ []Event, dropped uint64) {
 	l := s.events.Load()
 	if l == nil {
 		return nil, 0
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]Event, 0, l.n)
-	start := (l.next - l.n + len(l.ring)) % len(l.ring)
-	for i := range l.n {
-		out = append(out, l.ring[(start+i)%len(l.ring)])
+	var out []Event
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		start := (sh.next - sh.n + len(sh.ring)) % len(sh.ring)
+		for i := range sh.n {
+			out = append(out, sh.ring[(start+i)%len(sh.ring)])
+		}
+		dropped += sh.dropped
+		sh.mu.Unlock()
 	}
-	return out, l.dropped
+	// A task's events are in the order of their kinds when their times tie.
+	slices.SortStableFunc(out, func(a, b Event) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.Kind, b.Kind)) })
+	// Functions are named here, not as tasks spawn: naming one costs more
+	// than the rest of an event.
+	names := map[uintptr]string{}
+	for i := range out {
+		e := &out[i]
+		e.Time = l.base.Add(time.Duration(e.at))
+		if e.fn == nil {
+			continue
+		}
+		if v := reflect.ValueOf(e.fn); v.Kind() == reflect.Func {
+			name, ok := names[v.Pointer()]
+			if !ok {
+				name = call.Name(e.fn)
+				names[v.Pointer()] = name
+			}
+			e.Name = name
+		} else {
+			e.Name = call.Name(e.fn)
+		}
+		e.fn = nil
+	}
+	if out == nil {
+		out = []Event{}
+	}
+	return out, dropped
 }
 
 // ClearEvents empties the log, which stays on.
 func (s *Scheduler) ClearEvents() {
 	if l := s.events.Load(); l != nil {
-		l.mu.Lock()
-		l.next, l.n, l.dropped = 0, 0, 0
-		clear(l.ring)
-		l.mu.Unlock()
+		for i := range l.shards {
+			sh := &l.shards[i]
+			sh.mu.Lock()
+			sh.next, sh.n, sh.dropped = 0, 0, 0
+			clear(sh.ring)
+			sh.mu.Unlock()
+		}
 	}
 }
 
-// logSpawn records n's spawn, with deps, if the log is on.
-func (s *Scheduler) logSpawn(n *Node, deps []Dep) {
+// logSpawn records n's spawn, with deps, if the log is on; tc is the
+// spawning task's context, if any.
+func (s *Scheduler) logSpawn(n *Node, deps []Dep, tc *taskContext) (at int64) {
 	l := s.events.Load()
 	if l == nil {
-		return
+		return 0
 	}
-	e := Event{Kind: EventSpawn, Task: n.ID(), Time: time.Now(), Name: n.Name()}
+	e := Event{Kind: EventSpawn, Task: n.ID(), at: l.now()}
+	if n.spec != nil && n.spec.Name != "" {
+		e.Name = n.spec.Name
+	} else {
+		e.fn = n.fn
+	}
 	for _, d := range deps {
 		e.Deps = append(e.Deps, d.Node.ID())
 	}
-	l.add(e)
+	var p *proc
+	if tc != nil && tc.s == s {
+		p = tc.proc
+	}
+	l.add(l.shard(p), e)
+	return e.at
 }
 
-// logEvent records an event of n without details, if the log is on.
-func (s *Scheduler) logEvent(kind EventKind, n *Node, proc int) {
+// logReady records that n is ready, at the time at if not 0, if the log
+// is on.
+func (s *Scheduler) logReady(n *Node, at int64) {
 	if l := s.events.Load(); l != nil {
-		l.add(Event{Kind: kind, Task: n.ID(), Time: time.Now(), Proc: proc})
+		if at == 0 {
+			at = l.now()
+		}
+		l.add(l.shard(n.hintProc()), Event{Kind: EventReady, Task: n.ID(), at: at})
+	}
+}
+
+// logStart records that n starts on p, if the log is on.
+func (s *Scheduler) logStart(n *Node, p *proc) {
+	if l := s.events.Load(); l != nil {
+		l.add(l.shard(p), Event{Kind: EventStart, Task: n.ID(), at: l.now(), Proc: p.index})
 	}
 }
 
@@ -130,12 +231,16 @@ func (s *Scheduler) logFinish(n *Node, f *Failure) {
 	if l == nil {
 		return
 	}
-	e := Event{Kind: EventFinish, Task: n.ID(), Time: time.Now(), Outcome: OutcomeOK}
+	e := Event{Kind: EventFinish, Task: n.ID(), at: l.now(), Outcome: OutcomeOK}
 	if f != nil {
 		e.Outcome, e.Origin = OutcomeFailed, f.Origin
 		if errors.Is(f.Err, context.Canceled) {
 			e.Outcome = OutcomeCanceled
 		}
 	}
-	l.add(e)
+	p := n.runningOn()
+	if p == nil {
+		p = n.hintProc()
+	}
+	l.add(l.shard(p), e)
 }

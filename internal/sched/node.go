@@ -455,12 +455,16 @@ func (n *Node) dropArgs() {
 }
 
 // ready moves a node whose inputs have all arrived to a processor.
-func (n *Node) ready(readied *[]*Node) {
+func (n *Node) ready(readied *[]*Node) { n.readyAt(readied, 0) }
+
+// readyAt is ready, for a node that the log says was ready at the time at
+// (see eventLog.now), if not 0.
+func (n *Node) readyAt(readied *[]*Node, at int64) {
 	if !n.state.CompareAndSwap(stateWaiting, stateQueued) {
 		n.dropArgs()
 		return
 	}
-	n.spec.owner.logEvent(EventReady, n, 0)
+	n.spec.owner.logReady(n, at)
 	if readied != nil {
 		*readied = append(*readied, n)
 		return

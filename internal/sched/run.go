@@ -37,7 +37,7 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node, depth int32) {
 		n.release()
 		return
 	}
-	s.logEvent(EventStart, n, p.index)
+	s.logStart(n, p)
 	var (
 		res      any
 		restored bool

@@ -184,7 +184,7 @@ func (s *Scheduler) SpawnOwned(n *Node, ctx context.Context, fn any, sig *call.S
 	if n.group != nil {
 		n.group.add()
 	}
-	s.logSpawn(n, deps)
+	spawnedAt := s.logSpawn(n, deps, tc)
 	switch {
 	case bad != nil:
 	case s.closed.Load():
@@ -243,7 +243,7 @@ func (s *Scheduler) SpawnOwned(n *Node, ctx context.Context, fn any, sig *call.S
 		n.watch(ctx, tc)
 	}
 	if n.pending.Add(-1) == 0 {
-		n.ready(nil)
+		n.readyAt(nil, spawnedAt) // ready as it was spawned
 	}
 }
 
