@@ -300,18 +300,32 @@ func (w *Worker) beat(period time.Duration, done <-chan struct{}) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	answered := time.Now()
-	for {
+	send := func() (refused string, err error) {
 		ctx, cancel := context.WithTimeout(context.Background(), period)
+		defer cancel()
 		reply, err := w.conn.Request(ctx, w.subj.beat(), data)
-		cancel()
-		if err == nil {
-			answered = time.Now()
-			if a, err := wire.Decode[wire.Welcome](reply); err == nil && a.Refused != "" {
-				w.gone <- "worker 1 refused its heartbeat: " + a.Refused
+		if err != nil {
+			return "", err
+		}
+		answered = time.Now()
+		if a, err := wire.Decode[wire.Welcome](reply); err == nil {
+			refused = a.Refused
+		}
+		return refused, nil
+	}
+	for {
+		refused, err := send()
+		if err != nil && w.join.Remote && time.Since(answered) > 3*period {
+			// This process may have been the one that stopped (a pause, a
+			// suspended machine): one more beat tells.
+			refused, err = send()
+			if err != nil {
+				w.gone <- fmt.Sprintf("worker 1 answered none of its heartbeats for %v", time.Since(answered).Round(time.Millisecond))
 				return
 			}
-		} else if w.join.Remote && time.Since(answered) > 3*period {
-			w.gone <- fmt.Sprintf("worker 1 answered none of its heartbeats for %v", time.Since(answered).Round(time.Millisecond))
+		}
+		if refused != "" {
+			w.gone <- "worker 1 refused its heartbeat: " + refused
 			return
 		}
 		select {
