@@ -282,6 +282,8 @@ func (o *Order) check() error {
 		return o.Cancel.check()
 	case o.Result != nil && o.Result.Err != nil && len(o.Result.Result) > 0:
 		return errors.New("a result with both a value and an error")
+	case o.Result != nil:
+		return validRaw(o.Result.Result)
 	}
 	return nil
 }
@@ -294,6 +296,9 @@ func (u *Up) check() error {
 	case u.Spawn != nil:
 		if u.Spawn.Func == "" {
 			return errors.New("no function named")
+		}
+		if err := validRaw(u.Spawn.Args...); err != nil {
+			return err
 		}
 		return checkOptions(u.Spawn.Thread, u.Spawn.Occupancy, u.Spawn.Timeout)
 	case u.Cancel != nil:
@@ -308,7 +313,26 @@ func (s *Submit) check() error {
 	if s.Func == "" {
 		return errors.New("no function named")
 	}
+	if err := validRaw(s.Args...); err != nil {
+		return err
+	}
 	return checkOptions(s.Thread, s.Occupancy, s.Timeout)
+}
+
+// validRaw checks that each of raws is a CBOR item that may be sent on as
+// it is: well formed, and with the built-in tags (times, big numbers...)
+// around what they must be around, as the encoder checks; the decoder of
+// a message checks the form of a raw value only.
+func validRaw(raws ...cbor.RawMessage) error {
+	for _, r := range raws {
+		if len(r) == 0 {
+			continue
+		}
+		if _, err := encMode.Marshal(r); err != nil {
+			return fmt.Errorf("a value that cannot be sent on: %w", err)
+		}
+	}
+	return nil
 }
 
 func checkOptions(thread int, occupancy float64, timeout time.Duration) error {
@@ -330,7 +354,7 @@ func (d *Done) check() error {
 	if d.Err != nil && d.Err.Kind > KindDeadline {
 		return fmt.Errorf("unknown kind of failure %d", d.Err.Kind)
 	}
-	return nil
+	return validRaw(d.Result)
 }
 
 func (p *Pull) check() error {
