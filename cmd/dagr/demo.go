@@ -20,6 +20,9 @@ type demoConfig struct {
 	Runs    int    // runs of each multiply; the best time counts
 	Workers int    // worker processes to start and deal output tiles to; 0 for none
 	Trace   string // a directory to write pictures of the last parallel multiply's event log into; "" for none
+	// Progress, when not nil, gets the progress of the parallel
+	// multiplies (see Scheduler.ShowProgress).
+	Progress io.Writer
 }
 
 var defaultDemoConfig = demoConfig{N: 512, Tile: 64, Runs: 3}
@@ -107,6 +110,10 @@ func demo(ctx context.Context, cfg demoConfig, w io.Writer) (demoResult, error) 
 	var serial, parallel *matrix
 	if cfg.Trace != "" {
 		s.EnableLogging(0)
+	}
+	if cfg.Progress != nil {
+		stop := s.ShowProgress(cfg.Progress, 100*time.Millisecond)
+		defer stop()
 	}
 	for range cfg.Runs {
 		s.ClearLogs() // the log keeps the last run

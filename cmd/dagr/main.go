@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	dagr demo [-n 512] [-tile 64] [-procs 0] [-runs 3] [-workers 0] [-trace DIR]
+//	dagr demo [-n 512] [-tile 64] [-procs 0] [-runs 3] [-workers 0] [-trace DIR] [-progress]
 //	dagr help
 //
 // "dagr demo" runs the seed example of Dagger.jl as a dagr task graph and
@@ -49,6 +49,7 @@ Flags of demo:
   -trace dir   write pictures of the last parallel multiply into dir: its
                DAG (dag.dot), a trace for ui.perfetto.dev (trace.json)
                and a timeline of the processors (timeline.svg)
+  -progress    show the tasks' progress on standard error
 `
 
 // errUsage is a command line that could not be understood; the usage has
@@ -99,6 +100,7 @@ func parseDemo(args []string, stderr io.Writer) (demoConfig, error) {
 	fs.IntVar(&cfg.Procs, "procs", cfg.Procs, "processors to run tasks on; 0 means GOMAXPROCS")
 	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs of each multiply; the best time counts")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "worker processes to start and deal output tiles to, besides this process (worker 1)")
+	progress := fs.Bool("progress", false, "show the progress of the tasks on standard error (a bar on a terminal)")
 	fs.StringVar(&cfg.Trace, "trace", cfg.Trace, "a directory to write pictures of the last parallel multiply into: its DAG (DOT), a trace for ui.perfetto.dev, a timeline (SVG)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -109,6 +111,9 @@ func parseDemo(args []string, stderr io.Writer) (demoConfig, error) {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "dagr demo: unexpected arguments %q\n", fs.Args())
 		return cfg, errUsage
+	}
+	if *progress {
+		cfg.Progress = stderr
 	}
 	if err := cfg.validate(); err != nil {
 		fmt.Fprintf(stderr, "dagr demo: %v\n", err)

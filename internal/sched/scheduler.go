@@ -113,6 +113,18 @@ func (s *Scheduler) liveTotal() int64 {
 	return t
 }
 
+// Counts returns the number of nodes spawned on s so far, and of those
+// that have ended and been released; released never exceeds spawned.
+func (s *Scheduler) Counts() (spawned, released int64) {
+	for i := range s.released {
+		released += s.released[i].n.Load()
+	}
+	for i := range s.spawned {
+		spawned += s.spawned[i].n.Load()
+	}
+	return spawned, released
+}
+
 // New starts an engine.
 func New(cfg Config) *Scheduler {
 	if cfg.Logger == nil {
