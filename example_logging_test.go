@@ -28,7 +28,7 @@ func ExampleEnableLogging() {
 			names[e.Task] = e.Name
 		case dagr.EventFinish:
 			fmt.Printf("%s %v", names[e.Task], e.Outcome)
-			if e.Outcome != dagr.OK {
+			if e.Outcome != dagr.OutcomeOK {
 				fmt.Printf(" (from %s)", names[e.Origin])
 			}
 			fmt.Println()

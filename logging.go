@@ -41,19 +41,19 @@ type Outcome uint8
 
 // The outcomes.
 const (
-	OK       Outcome = Outcome(sched.OutcomeOK)
-	Failed   Outcome = Outcome(sched.OutcomeFailed)   // its f failed, or a task upstream did: see Event.Origin
-	Canceled Outcome = Outcome(sched.OutcomeCanceled) // cancelled (its error is context.Canceled)
+	OutcomeOK       Outcome = Outcome(sched.OutcomeOK)
+	OutcomeFailed   Outcome = Outcome(sched.OutcomeFailed)   // its f failed, or a task upstream did: see Event.Origin
+	OutcomeCanceled Outcome = Outcome(sched.OutcomeCanceled) // cancelled (its error is context.Canceled)
 )
 
 // String returns the outcome's name: "ok", "failed" or "canceled".
 func (o Outcome) String() string {
 	switch o {
-	case OK:
+	case OutcomeOK:
 		return "ok"
-	case Failed:
+	case OutcomeFailed:
 		return "failed"
-	case Canceled:
+	case OutcomeCanceled:
 		return "canceled"
 	}
 	return "?"

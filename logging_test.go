@@ -58,11 +58,11 @@ func TestLogDiamondWithFailure(t *testing.T) {
 		outcome dagr.Outcome
 		origin  uint64
 	}{
-		{top, full, nil, dagr.OK, 0},
-		{left, full, []uint64{top.ID()}, dagr.Failed, left.ID()},
-		{right, full, []uint64{top.ID()}, dagr.OK, 0},
+		{top, full, nil, dagr.OutcomeOK, 0},
+		{left, full, []uint64{top.ID()}, dagr.OutcomeFailed, left.ID()},
+		{right, full, []uint64{top.ID()}, dagr.OutcomeOK, 0},
 		// It never ran: its input failed.
-		{bottom, []dagr.EventKind{dagr.EventSpawn, dagr.EventFinish}, []uint64{left.ID(), right.ID()}, dagr.Failed, left.ID()},
+		{bottom, []dagr.EventKind{dagr.EventSpawn, dagr.EventFinish}, []uint64{left.ID(), right.ID()}, dagr.OutcomeFailed, left.ID()},
 	} {
 		evs := tasks[c.task.ID()]
 		if got := kinds(evs); !slices.Equal(got, c.kinds) {
@@ -101,7 +101,7 @@ func TestLogCanceled(t *testing.T) {
 	_ = task.Wait(ctx)
 	evs, _ := s.FetchLogs()
 	finish := byTask(evs)[task.ID()]
-	if e := finish[len(finish)-1]; e.Kind != dagr.EventFinish || e.Outcome != dagr.Canceled || e.Origin != task.ID() {
+	if e := finish[len(finish)-1]; e.Kind != dagr.EventFinish || e.Outcome != dagr.OutcomeCanceled || e.Origin != task.ID() {
 		t.Fatalf("a cancelled task's last event: %+v", e)
 	}
 }

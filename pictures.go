@@ -96,11 +96,11 @@ func dotStyle(t *taskLog) string {
 	switch {
 	case !t.ended:
 		return ", style=\"rounded,dotted\""
-	case t.outcome == Failed && t.origin == t.id:
+	case t.outcome == OutcomeFailed && t.origin == t.id:
 		return ", color=red, fontcolor=red, peripheries=2, penwidth=2"
-	case t.outcome == Failed:
+	case t.outcome == OutcomeFailed:
 		return ", color=red, fontcolor=red"
-	case t.outcome == Canceled:
+	case t.outcome == OutcomeCanceled:
 		return ", color=gray50, fontcolor=gray50, style=\"rounded,dashed\""
 	}
 	return ""
@@ -145,7 +145,7 @@ func WriteTrace(w io.Writer, evs []Event) error {
 				traceEvent{Name: "thread_name", Ph: "M", Pid: t.worker, Tid: t.proc, Args: map[string]any{"name": fmt.Sprintf("processor %d", t.proc+1)}})
 		}
 		args := map[string]any{"task": t.id, "outcome": t.outcome.String()}
-		if t.outcome == Failed || t.outcome == Canceled {
+		if t.outcome == OutcomeFailed || t.outcome == OutcomeCanceled {
 			args["origin"] = t.origin
 		}
 		out.TraceEvents = append(out.TraceEvents, traceEvent{Name: t.name, Cat: "task", Ph: "X",
@@ -218,9 +218,9 @@ func WriteTimeline(w io.Writer, evs []Event) error {
 		}
 		color := "#4caf50"
 		switch t.outcome {
-		case Failed:
+		case OutcomeFailed:
 			color = "#e53935"
-		case Canceled:
+		case OutcomeCanceled:
 			color = "#9e9e9e"
 		}
 		y := top + rowH*float64(index[row{t.worker, t.proc}])
