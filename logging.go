@@ -1,6 +1,7 @@
 package dagr
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -61,13 +62,17 @@ func (o Outcome) String() string {
 
 // Event is an entry of a scheduler's event log (see EnableLogging).
 type Event struct {
-	Kind   EventKind
-	Task   uint64 // Task.ID
-	Time   time.Time
-	Name   string   // with EventSpawn: Task.Name
-	Deps   []uint64 // with EventSpawn: the tasks whose results the task takes
-	Proc   int      // with EventStart: the index of the processor on its worker, from 0
-	Worker int      // the worker whose scheduler recorded the event (this process's, MyID)
+	Kind EventKind
+	Task uint64 // Task.ID
+	Time time.Time
+	Name string   // with EventSpawn: Task.Name
+	Deps []uint64 // with EventSpawn: the tasks whose results the task takes
+	// With EventStart: the index of the processor on this process, from 0,
+	// where the task started; for a task sent to another worker, -1 in a
+	// second EventStart, when it started on Worker (by that worker's
+	// clock).
+	Proc   int
+	Worker int // the worker where it happened: this process (MyID) but for a task's start on another worker
 	// With EventFinish: how the task ended, and for a failure or a
 	// cancellation the task where it began (the task itself if its own f
 	// failed).
@@ -115,7 +120,7 @@ func (s *Scheduler) FetchLogs() (_ []Event, dropped uint64) {
 	out := make([]Event, len(evs))
 	for i, e := range evs {
 		out[i] = Event{Kind: EventKind(e.Kind), Task: e.Task, Time: e.Time, Name: e.Name, Deps: e.Deps, Proc: e.Proc,
-			Worker: MyID(), Outcome: Outcome(e.Outcome), Origin: e.Origin}
+			Worker: cmp.Or(e.Worker, MyID()), Outcome: Outcome(e.Outcome), Origin: e.Origin}
 	}
 	return out, dropped
 }

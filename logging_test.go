@@ -1,10 +1,12 @@
 package dagr_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dagr/dagr"
@@ -139,5 +141,41 @@ func TestLogIsBounded(t *testing.T) {
 	s.DisableLogging()
 	if evs, _ := s.FetchLogs(); evs != nil {
 		t.Fatalf("after DisableLogging: %d events", len(evs))
+	}
+}
+
+// TestLogTasksOnWorkers: the log of worker 1 says where tasks on other
+// workers ran, and the pictures place them there.
+func TestLogTasksOnWorkers(t *testing.T) {
+	ctx := withWorkers(t, 2)
+	dagr.EnableLogging(ctx, 0)
+	want := map[uint64]int{}
+	for _, w := range []int{2, 3, 2} {
+		task := dagr.Spawn(ctx, double, dagr.Options{Single: w}, 1.5)
+		if got := fetch[float64](t, ctx, task); got != 3 {
+			t.Fatalf("double(1.5) = %v", got)
+		}
+		want[task.ID()] = w
+	}
+	evs, _ := dagr.FetchLogs(ctx)
+	got := map[uint64]int{}
+	for _, e := range evs {
+		if e.Kind == dagr.EventStart && e.Proc < 0 {
+			got[e.Task] = e.Worker
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("tasks started on workers %v, want %v", got, want)
+	}
+	var dot bytes.Buffer
+	if err := dagr.WriteDOT(&dot, evs); err != nil {
+		t.Fatal(err)
+	}
+	for id, w := range want {
+		cluster := fmt.Sprintf("cluster_worker_%d {", w)
+		i := strings.Index(dot.String(), cluster)
+		if i < 0 || !strings.Contains(dot.String()[i:], fmt.Sprintf("t%d [", id)) {
+			t.Fatalf("task %d is not in %s:\n%s", id, cluster, dot.String())
+		}
 	}
 }

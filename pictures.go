@@ -45,7 +45,10 @@ func tasksOf(evs []Event) []*taskLog {
 		case EventSpawn:
 			t.spawned, t.name, t.deps = true, e.Name, e.Deps
 		case EventStart:
-			if !t.started { // a retry starts again: the run spans them all
+			switch {
+			case e.Proc < 0: // it ran on another worker: that is where it was
+				t.started, t.start, t.proc, t.worker = true, e.Time, -1, e.Worker
+			case !t.started: // a retry starts again: the run spans them all
 				t.started, t.start, t.proc, t.worker = true, e.Time, e.Proc, e.Worker
 			}
 		case EventFinish:
@@ -142,7 +145,7 @@ func WriteTrace(w io.Writer, evs []Event) error {
 			named[k] = true
 			out.TraceEvents = append(out.TraceEvents,
 				traceEvent{Name: "process_name", Ph: "M", Pid: t.worker, Args: map[string]any{"name": fmt.Sprintf("worker %d", t.worker)}},
-				traceEvent{Name: "thread_name", Ph: "M", Pid: t.worker, Tid: t.proc, Args: map[string]any{"name": fmt.Sprintf("processor %d", t.proc+1)}})
+				traceEvent{Name: "thread_name", Ph: "M", Pid: t.worker, Tid: t.proc, Args: map[string]any{"name": procName(t.proc)}})
 		}
 		args := map[string]any{"task": t.id, "outcome": t.outcome.String()}
 		if t.outcome == OutcomeFailed || t.outcome == OutcomeCanceled {
@@ -153,6 +156,15 @@ func WriteTrace(w io.Writer, evs []Event) error {
 	}
 	enc := json.NewEncoder(w)
 	return enc.Encode(out)
+}
+
+// procName names processor index p of a worker: -1 for the tasks of
+// another worker, whose processors its log does not tell.
+func procName(p int) string {
+	if p < 0 {
+		return "its tasks"
+	}
+	return fmt.Sprintf("processor %d", p+1)
 }
 
 func micros(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
@@ -205,7 +217,7 @@ func WriteTimeline(w io.Writer, evs []Event) error {
 	fmt.Fprintf(bw, "<text x=\"%.0f\" y=\"18\">dagr timeline: %d tasks, %v</text>\n", left, len(tasks), span)
 	for i, r := range rows {
 		y := top + rowH*float64(i)
-		fmt.Fprintf(bw, "<text x=\"8\" y=\"%.1f\">worker %d, processor %d</text>\n", y+rowH*0.65, r.worker, r.proc+1)
+		fmt.Fprintf(bw, "<text x=\"8\" y=\"%.1f\">worker %d, %s</text>\n", y+rowH*0.65, r.worker, procName(r.proc))
 		fmt.Fprintf(bw, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, y+rowH, left+width, y+rowH)
 	}
 	for _, t := range tasks {

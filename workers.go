@@ -90,6 +90,7 @@ func (s *Scheduler) coordinator() *cluster.Coordinator {
 		cl = cluster.NewCoordinator(&registry, workerError, values{s}, home{s})
 		cl.SetWorkerTimeout(s.workerTimeout)
 		cl.SetTransport(s.transport)
+		cl.OnRan(s.eng.LogRemote) // the event log places tasks on the workers that ran them
 		s.eng.SetResolve(resolveRemote)
 		cl.OnRoom(func() { s.eng.Spill() })
 		s.eng.OnSpillable(s.spillIfRoom)

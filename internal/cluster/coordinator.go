@@ -35,11 +35,12 @@ type Coordinator struct {
 	values Values
 	home   Home
 
-	warnings      atomic.Pointer[io.Writer] // where warnf writes; nil: os.Stderr
-	workerTimeout atomic.Int64              // see SetWorkerTimeout
-	stopMonitor   chan struct{}             // closed by Close
-	keptSinceGC   atomic.Int64              // bytes of kept values made since countKept last collected
-	collecting    atomic.Bool               // a collection that countKept started runs
+	warnings      atomic.Pointer[io.Writer]                                                   // where warnf writes; nil: os.Stderr
+	ran           atomic.Pointer[func(ctx context.Context, worker int, start, end time.Time)] // see OnRan
+	workerTimeout atomic.Int64                                                                // see SetWorkerTimeout
+	stopMonitor   chan struct{}                                                               // closed by Close
+	keptSinceGC   atomic.Int64                                                                // bytes of kept values made since countKept last collected
+	collecting    atomic.Bool                                                                 // a collection that countKept started runs
 
 	mu    sync.Mutex
 	tr    Transport
@@ -307,6 +308,12 @@ func (c *Coordinator) monitor(stop <-chan struct{}) {
 			c.mu.Unlock()
 		}
 	}
+}
+
+// OnRan makes f hear, for each task that ran on a worker, the context of
+// its Call, the worker and when the task ran there (the worker's clock).
+func (c *Coordinator) OnRan(f func(ctx context.Context, worker int, start, end time.Time)) {
+	c.ran.Store(&f)
 }
 
 // LogTo makes w the writer of the coordinator's warnings (os.Stderr by
@@ -1023,6 +1030,9 @@ func (c *Coordinator) try(ctx context.Context, target Target, opts Options, fn a
 	}
 	select {
 	case d := <-pc.done:
+		if f := c.ran.Load(); f != nil && d.Started != 0 {
+			(*f)(ctx, w.id, time.Unix(0, d.Started), time.Unix(0, d.Ended))
+		}
 		if d.Lost {
 			return nil, lostError{c.errOf(w.id, d.Err)}
 		}

@@ -487,7 +487,9 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 		}
 		args[i] = v
 	}
+	d.Started = time.Now().UnixNano()
 	res, err := w.exec(ctx, s, fn, args)
+	d.Ended = time.Now().UnixNano()
 	if err != nil {
 		d.Err = w.encodeErr(err)
 		d.Err.Origin = w.join.Worker

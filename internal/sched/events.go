@@ -46,7 +46,8 @@ type Event struct {
 	Time    time.Time
 	Name    string   // with EventSpawn
 	Deps    []uint64 // with EventSpawn: the tasks whose results it takes
-	Proc    int      // with EventStart: the processor's index, from 0
+	Proc    int      // with EventStart: the processor's index, from 0; -1 on another worker
+	Worker  int      // with EventStart: the worker it ran on, if not this process (see LogRemote); else 0
 	Outcome Outcome  // with EventFinish
 	Origin  uint64   // with EventFinish and OutcomeFailed or OutcomeCanceled: the task that failed first
 
@@ -223,6 +224,23 @@ func (s *Scheduler) logStart(n *Node, p *proc) {
 	if l := s.events.Load(); l != nil {
 		l.add(l.shard(p), Event{Kind: EventStart, Task: n.ID(), at: l.now(), Proc: p.index})
 	}
+}
+
+// LogRemote records that the task whose context ctx is ran on worker from
+// start to end, if the log is on: a start on that worker (Proc -1), after
+// the one this process logged when it sent the task there. The task's
+// finish comes when the node ends here.
+func (s *Scheduler) LogRemote(ctx context.Context, worker int, start, end time.Time) {
+	l := s.events.Load()
+	tc := fromContext(ctx)
+	if l == nil || tc == nil {
+		return
+	}
+	n := tc.node.Load()
+	if n == nil {
+		return
+	}
+	l.add(l.shard(tc.proc), Event{Kind: EventStart, Task: n.ID(), at: int64(start.Sub(l.base)), Proc: -1, Worker: worker})
 }
 
 // logFinish records n's end, if the log is on.

@@ -187,6 +187,10 @@ type Done struct {
 	// Missing is the worker that kept an argument that the task could not
 	// pull: it may have died, and the argument may be made again.
 	Missing int `cbor:"7,keyasint,omitempty"`
+	// Started and Ended are when the task ran, in Unix nanoseconds on the
+	// worker's clock, for worker 1's event log.
+	Started int64 `cbor:"8,keyasint,omitempty"`
+	Ended   int64 `cbor:"9,keyasint,omitempty"`
 	// Lost says, in the Done that worker 1 makes for a task whose worker
 	// died while it ran, that the worker and not the task failed. It never
 	// travels.
