@@ -352,6 +352,17 @@
 // [Options].RunOnce), and the results it kept are made again from the
 // tasks that made them when they are needed.
 //
+// # Event log and pictures
+//
+// [EnableLogging] (Dagger's enable_logging!) makes a scheduler record each
+// task's spawn, readiness, start (processor and worker) and finish
+// (outcome, and the origin of a failure), keeping about the last events
+// of a given number; [FetchLogs] returns them as [Event] values.
+// [WriteDOT], [WriteTrace] and [WriteTimeline] draw a log: the DAG for
+// Graphviz, a trace for ui.perfetto.dev, an SVG timeline of the
+// processors. [Scheduler.ShowProgress] shows the tasks done of spawned on
+// a terminal, or as plain lines.
+//
 // # Schedulers
 //
 // Package-level functions use the scheduler their context carries, else
