@@ -127,7 +127,7 @@ type traceEvent struct {
 // (thread) of each worker (process).
 func WriteTrace(w io.Writer, evs []Event) error {
 	tasks := tasksOf(evs)
-	t0 := firstTime(evs)
+	t0, t1 := firstTime(evs), lastTime(evs)
 	out := struct {
 		TraceEvents     []traceEvent `json:"traceEvents"`
 		DisplayTimeUnit string       `json:"displayTimeUnit"`
@@ -139,7 +139,7 @@ func WriteTrace(w io.Writer, evs []Event) error {
 		}
 		end := t.finish
 		if !t.ended {
-			end = lastTime(evs)
+			end = t1
 		}
 		if k := [2]int{t.worker, t.proc}; !named[k] {
 			named[k] = true
