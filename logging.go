@@ -67,10 +67,10 @@ type Event struct {
 	Time time.Time
 	Name string   // with EventSpawn: Task.Name
 	Deps []uint64 // with EventSpawn: the tasks whose results the task takes
-	// With EventStart: the index of the processor on this process, from 0,
-	// where the task started; for a task sent to another worker, -1 in a
-	// second EventStart, when it started on Worker (by that worker's
-	// clock).
+	// With EventStart: the index of the processor, from 0, where the task
+	// started. A task sent to another worker has a second EventStart, when
+	// it started on Worker (by that worker's clock), with the processor
+	// there (-1 if unknown).
 	Proc   int
 	Worker int // the worker where it happened: this process (MyID) but for a task's start on another worker
 	// With EventFinish: how the task ended, and for a failure or a
@@ -78,6 +78,9 @@ type Event struct {
 	// failed).
 	Outcome Outcome
 	Origin  uint64
+	// With an EventStart on another worker: the bytes of the task's
+	// arguments that the worker pulled from other processes to run it.
+	Bytes int64
 }
 
 // DefaultLogSize is the number of events that a log keeps when
@@ -120,7 +123,7 @@ func (s *Scheduler) FetchLogs() (_ []Event, dropped uint64) {
 	out := make([]Event, len(evs))
 	for i, e := range evs {
 		out[i] = Event{Kind: EventKind(e.Kind), Task: e.Task, Time: e.Time, Name: e.Name, Deps: e.Deps, Proc: e.Proc,
-			Worker: cmp.Or(e.Worker, MyID()), Outcome: Outcome(e.Outcome), Origin: e.Origin}
+			Worker: cmp.Or(e.Worker, MyID()), Outcome: Outcome(e.Outcome), Origin: e.Origin, Bytes: e.Bytes}
 	}
 	return out, dropped
 }

@@ -147,7 +147,7 @@ func TestLogIsBounded(t *testing.T) {
 // TestLogTasksOnWorkers: the log of worker 1 says where tasks on other
 // workers ran, and the pictures place them there.
 func TestLogTasksOnWorkers(t *testing.T) {
-	ctx := withWorkers(t, 2)
+	s, ctx := schedulerWithWorkers(t, 2, dagr.Config{})
 	dagr.EnableLogging(ctx, 0)
 	want := map[uint64]int{}
 	for _, w := range []int{2, 3, 2} {
@@ -157,15 +157,31 @@ func TestLogTasksOnWorkers(t *testing.T) {
 		}
 		want[task.ID()] = w
 	}
+	// A value made on worker 2 and summed on worker 3 is pulled there.
+	v := dagr.Spawn(ctx, floats, dagr.Options{Single: 2}, bigN)
+	sum := dagr.Spawn(ctx, sumOf, dagr.Options{Single: 3}, v)
+	fetch[float64](t, ctx, sum)
+	want[v.ID()], want[sum.ID()] = 2, 3
 	evs, _ := dagr.FetchLogs(ctx)
 	got := map[uint64]int{}
+	moved := map[uint64]int64{}
 	for _, e := range evs {
-		if e.Kind == dagr.EventStart && e.Proc < 0 {
+		if e.Kind == dagr.EventStart && e.Worker != dagr.MyID() {
 			got[e.Task] = e.Worker
+			moved[e.Task] = e.Bytes
+			if e.Proc < 0 {
+				t.Errorf("task %d started on worker %d, on no processor (%d)", e.Task, e.Worker, e.Proc)
+			}
 		}
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("tasks started on workers %v, want %v", got, want)
+	}
+	if moved[sum.ID()] < 8*bigN || moved[v.ID()] != 0 {
+		t.Errorf("bytes pulled for the arguments: %d for the sum on worker 3 (of %d bytes), %d for the slice", moved[sum.ID()], 8*bigN, moved[v.ID()])
+	}
+	if st := s.Stats(); st.BytesMoved < 8*bigN {
+		t.Errorf("Stats.BytesMoved = %d, want at least %d", st.BytesMoved, 8*bigN)
 	}
 	var dot bytes.Buffer
 	if err := dagr.WriteDOT(&dot, evs); err != nil {

@@ -46,11 +46,12 @@ func tasksOf(evs []Event) []*taskLog {
 			t.spawned, t.name, t.deps = true, e.Name, e.Deps
 		case EventStart:
 			switch {
-			case e.Proc < 0: // it ran on another worker: that is where it was
-				t.started, t.start, t.proc, t.worker = true, e.Time, -1, e.Worker
-			case !t.started: // a retry starts again: the run spans them all
+			case !t.started:
 				t.started, t.start, t.proc, t.worker = true, e.Time, e.Proc, e.Worker
+			case e.Worker != t.worker: // it ran on another worker: that is where it was
+				t.start, t.proc, t.worker = e.Time, e.Proc, e.Worker
 			}
+			// A retry starts again on the same worker: the run spans them all.
 		case EventFinish:
 			t.ended, t.finish, t.outcome, t.origin = true, e.Time, e.Outcome, e.Origin
 		}

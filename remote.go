@@ -89,8 +89,8 @@ func encodeError(err error) *wire.Error {
 }
 
 // runSubmitted runs a task that worker 1 sent to this worker, on s, and
-// returns its result.
-func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, args []any) (any, error) {
+// returns its result and the processor where it ran.
+func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, args []any) (any, int, error) {
 	o := Options{Name: sub.Name, Occupancy: sub.Occupancy, Priority: sub.Priority}
 	if sub.Thread > 0 {
 		o.Scope = ExactScope(ThreadProc{Owner: MyID(), Thread: sub.Thread})
@@ -102,7 +102,7 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 	spec, bad := s.spec(&o, fn)
 	sig, err := call.Analyze(fn)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for i, a := range args {
 		if bad != nil {
@@ -112,5 +112,6 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 	}
 	t := new(Task)
 	s.eng.SpawnOwned(&t.node, ctx, fn, sig, args, nil, spec, bad)
-	return t.Fetch(ctx)
+	res, err := t.Fetch(ctx)
+	return res, t.node.Thread(), err
 }

@@ -90,7 +90,8 @@ func (s *Scheduler) coordinator() *cluster.Coordinator {
 		cl = cluster.NewCoordinator(&registry, workerError, values{s}, home{s})
 		cl.SetWorkerTimeout(s.workerTimeout)
 		cl.SetTransport(s.transport)
-		cl.OnRan(s.eng.LogRemote) // the event log places tasks on the workers that ran them
+		// The event log places tasks on the workers that ran them.
+		cl.OnRan(func(ctx context.Context, r cluster.Ran) { s.eng.LogRemote(ctx, r.Worker, r.Thread, r.Moved, r.Start) })
 		s.eng.SetResolve(resolveRemote)
 		cl.OnRoom(func() { s.eng.Spill() })
 		s.eng.OnSpillable(s.spillIfRoom)

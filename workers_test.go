@@ -63,6 +63,13 @@ func withWorkers(t *testing.T, n int) context.Context {
 // withWorkersOf is withWorkers with a scheduler of cfg.
 func withWorkersOf(t *testing.T, n int, cfg dagr.Config) context.Context {
 	t.Helper()
+	_, ctx := schedulerWithWorkers(t, n, cfg)
+	return ctx
+}
+
+// schedulerWithWorkers is withWorkersOf, and returns the scheduler too.
+func schedulerWithWorkers(t *testing.T, n int, cfg dagr.Config) (*dagr.Scheduler, context.Context) {
+	t.Helper()
 	s, err := dagr.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +85,7 @@ func withWorkersOf(t *testing.T, n int, cfg dagr.Config) context.Context {
 	if len(ids) != n {
 		t.Fatalf("AddProcs(%d) returned %v", n, ids)
 	}
-	return ctx
+	return s, ctx
 }
 
 func fetch[T any](t *testing.T, ctx context.Context, task *dagr.Task) T {

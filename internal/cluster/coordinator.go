@@ -35,12 +35,12 @@ type Coordinator struct {
 	values Values
 	home   Home
 
-	warnings      atomic.Pointer[io.Writer]                                                   // where warnf writes; nil: os.Stderr
-	ran           atomic.Pointer[func(ctx context.Context, worker int, start, end time.Time)] // see OnRan
-	workerTimeout atomic.Int64                                                                // see SetWorkerTimeout
-	stopMonitor   chan struct{}                                                               // closed by Close
-	keptSinceGC   atomic.Int64                                                                // bytes of kept values made since countKept last collected
-	collecting    atomic.Bool                                                                 // a collection that countKept started runs
+	warnings      atomic.Pointer[io.Writer]                        // where warnf writes; nil: os.Stderr
+	ran           atomic.Pointer[func(ctx context.Context, r Ran)] // see OnRan
+	workerTimeout atomic.Int64                                     // see SetWorkerTimeout
+	stopMonitor   chan struct{}                                    // closed by Close
+	keptSinceGC   atomic.Int64                                     // bytes of kept values made since countKept last collected
+	collecting    atomic.Bool                                      // a collection that countKept started runs
 
 	mu    sync.Mutex
 	tr    Transport
@@ -49,19 +49,20 @@ type Coordinator struct {
 	key   string // the run's secret (Join.Key)
 	conn  *natstransport.Conn
 	// stopEvents ends the watch of the embedded server's disconnections.
-	stopEvents func()
-	mv         *mover // values held for workers, and pulled from them
-	run        string
-	subj       subjects
-	nextID     int
-	workers    map[int]*workerProc // started, not yet gone
-	calls      map[uint64]*pendingCall
-	kept       map[weak.Pointer[Value]]int // the kept values of the Values here, by the worker that keeps each
-	idle       *sync.Cond                  // broadcast when a worker's load goes down
-	onRoom     func()                      // called when a worker has a processor free again (see OnRoom)
-	pinned     map[int]int                 // by worker: the calls under way whose arguments it keeps
-	nextTask   uint64
-	closed     bool
+	stopEvents  func()
+	mv          *mover // values held for workers, and pulled from them
+	run         string
+	subj        subjects
+	nextID      int
+	workers     map[int]*workerProc // started, not yet gone
+	movedByGone int64               // the bytes that the workers gone pulled (see Moved)
+	calls       map[uint64]*pendingCall
+	kept        map[weak.Pointer[Value]]int // the kept values of the Values here, by the worker that keeps each
+	idle        *sync.Cond                  // broadcast when a worker's load goes down
+	onRoom      func()                      // called when a worker has a processor free again (see OnRoom)
+	pinned      map[int]int                 // by worker: the calls under way whose arguments it keeps
+	nextTask    uint64
+	closed      bool
 }
 
 // workerProc is a worker process this coordinator started, or one that
@@ -81,6 +82,7 @@ type workerProc struct {
 	sendMu sync.RWMutex
 
 	lastBeat atomic.Int64 // when its last heartbeat came (UnixNano), from its admission on
+	pulled   atomic.Int64 // the bytes it pulled from other processes, as of its last heartbeat
 
 	// Guarded by Coordinator.mu.
 	hung    bool // declared dead for want of heartbeats (and killed, if local)
@@ -279,6 +281,7 @@ func (c *Coordinator) onBeat(m natstransport.Msg) {
 	}
 	if refused == "" {
 		w.lastBeat.Store(time.Now().UnixNano())
+		w.notePulled(b.Pulled)
 	}
 	if data, err := wire.Encode(wire.Welcome{Refused: refused}); err == nil {
 		_ = m.Respond(data)
@@ -310,9 +313,16 @@ func (c *Coordinator) monitor(stop <-chan struct{}) {
 	}
 }
 
+// Ran says where and when a task ran on a worker.
+type Ran struct {
+	Worker, Thread int       // the worker, and its processor (from 1; 0 if unknown)
+	Moved          int64     // the bytes of the task's arguments that the worker pulled from other processes
+	Start, End     time.Time // when f ran, on the worker's clock
+}
+
 // OnRan makes f hear, for each task that ran on a worker, the context of
-// its Call, the worker and when the task ran there (the worker's clock).
-func (c *Coordinator) OnRan(f func(ctx context.Context, worker int, start, end time.Time)) {
+// its Call and where and when it ran.
+func (c *Coordinator) OnRan(f func(ctx context.Context, r Ran)) {
 	c.ran.Store(&f)
 }
 
@@ -355,6 +365,50 @@ func (c *Coordinator) Pulled() int64 {
 		return 0
 	}
 	return mv.pulled.Load()
+}
+
+// notePulled notes that the worker had pulled n bytes, as a message that
+// it sent says: messages may come out of order, and the count only grows.
+func (w *workerProc) notePulled(n int64) {
+	for {
+		old := w.pulled.Load()
+		if n <= old || w.pulled.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// Moved returns the bytes of values that the run's processes pulled from
+// one another: by worker 1, and by each other worker, dead or alive, as of
+// its last heartbeat.
+func (c *Coordinator) Moved() int64 {
+	n := c.Pulled()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n += c.movedByGone
+	for _, w := range c.workers {
+		n += w.pulled.Load()
+	}
+	return n
+}
+
+// Load is a live worker's processors and the tasks sent to it that are
+// not done yet.
+type Load struct {
+	ID, Procs, Load int
+}
+
+// Loads returns the load of each live worker, by id.
+func (c *Coordinator) Loads() []Load {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Load
+	for _, id := range c.liveLocked() {
+		if w := c.workers[id]; w != nil {
+			out = append(out, Load{ID: id, Procs: w.procs, Load: w.load})
+		}
+	}
+	return out
 }
 
 // AddProcs starts n worker processes of this program's binary, with procs
@@ -466,6 +520,7 @@ func (c *Coordinator) end(w *workerProc, why string) {
 	close(w.exited)
 	c.mu.Lock()
 	delete(c.workers, w.id)
+	c.movedByGone += w.pulled.Load()
 	w.live = false
 	var lost []*pendingCall
 	for id, pc := range c.calls {
@@ -1030,8 +1085,9 @@ func (c *Coordinator) try(ctx context.Context, target Target, opts Options, fn a
 	}
 	select {
 	case d := <-pc.done:
+		w.notePulled(d.Pulled)
 		if f := c.ran.Load(); f != nil && d.Started != 0 {
-			(*f)(ctx, w.id, time.Unix(0, d.Started), time.Unix(0, d.Ended))
+			(*f)(ctx, Ran{Worker: w.id, Thread: d.Thread, Moved: d.Moved, Start: time.Unix(0, d.Started), End: time.Unix(0, d.Ended)})
 		}
 		if d.Lost {
 			return nil, lostError{c.errOf(w.id, d.Err)}

@@ -16,8 +16,8 @@ import (
 )
 
 // Exec runs a task sent to this worker on the worker's own scheduler and
-// returns its result.
-type Exec func(ctx context.Context, s *wire.Submit, fn any, args []any) (any, error)
+// returns its result, and the processor (from 1) where it ran, or 0.
+type Exec func(ctx context.Context, s *wire.Submit, fn any, args []any) (res any, thread int, err error)
 
 // Worker is the side of a run in a worker process.
 type Worker struct {
@@ -293,14 +293,14 @@ func (w *Worker) Rewatch(task uint64) (*Awaited, error) {
 // joined by URL and had no answer for three periods: worker 1 is gone, or
 // out of reach, and has declared it dead by now.
 func (w *Worker) beat(period time.Duration, done <-chan struct{}) {
-	data, err := wire.Encode(wire.Beat{Worker: w.join.Worker})
-	if err != nil {
-		return
-	}
 	t := time.NewTicker(period)
 	defer t.Stop()
 	answered := time.Now()
 	send := func() (refused string, err error) {
+		data, err := wire.Encode(wire.Beat{Worker: w.join.Worker, Pulled: w.mv.pulled.Load()})
+		if err != nil {
+			return "", err
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), period)
 		defer cancel()
 		reply, err := w.conn.Request(ctx, w.subj.beat(), data)
@@ -481,6 +481,9 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 			return fail("argument %d of %s: %v", i+1, s.Func, err)
 		}
 		raw = data
+		if owned {
+			d.Moved += int64(len(data)) // pulled from another process
+		}
 		v, err := w.values.Decode(raw, sig.Param(i), owned)
 		if err != nil {
 			return fail("argument %d of %s: %v", i+1, s.Func, err)
@@ -488,8 +491,10 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 		args[i] = v
 	}
 	d.Started = time.Now().UnixNano()
-	res, err := w.exec(ctx, s, fn, args)
+	res, thread, err := w.exec(ctx, s, fn, args)
 	d.Ended = time.Now().UnixNano()
+	d.Thread = thread
+	defer func() { d.Pulled = w.mv.pulled.Load() }()
 	if err != nil {
 		d.Err = w.encodeErr(err)
 		d.Err.Origin = w.join.Worker

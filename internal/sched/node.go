@@ -244,6 +244,15 @@ func (n *Node) runningOn() *proc {
 	return nil
 }
 
+// Thread returns the processor, from 1, that claimed the node to run it,
+// or 0 if none has (yet).
+func (n *Node) Thread() int {
+	if w := n.where.Load(); w < 0 {
+		return int(-w)
+	}
+	return 0
+}
+
 // Ended reports whether the node has ended, failed or not.
 func (n *Node) Ended() bool { return n.state.Load() == stateEnded }
 
@@ -332,6 +341,9 @@ func (n *Node) end(res any, f *Failure) (_ edges, prev uint32, ok bool) {
 		n.result = f
 	}
 	if n.spec != nil {
+		if f != nil {
+			n.spec.owner.countEnd(f)
+		}
 		n.spec.owner.logFinish(n, f)
 	}
 	deps := n.dependents

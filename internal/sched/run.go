@@ -38,6 +38,11 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node, depth int32) {
 		return
 	}
 	s.logStart(n, p)
+	tm := s.timing.Load()
+	var started time.Time
+	if tm != nil {
+		started = time.Now()
+	}
 	var (
 		res      any
 		restored bool
@@ -78,6 +83,9 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node, depth int32) {
 			spec.OnSuccess(res)
 		}
 		n.finish(res, nil, readied)
+	}
+	if tm != nil {
+		tm.observe(time.Since(started))
 	}
 	n.dropArgs()
 	n.release()

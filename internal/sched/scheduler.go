@@ -34,6 +34,9 @@ type Config struct {
 type Scheduler struct {
 	cfg         Config
 	events      atomic.Pointer[eventLog] // nil while the event log is off
+	timing      atomic.Pointer[timing]   // nil while timing is off
+	failed      atomic.Int64             // nodes that failed (see countEnd)
+	canceled    atomic.Int64             // nodes that were cancelled
 	defaultSpec *Spec
 	procs       []*proc
 	rr          atomic.Uint32 // round robin over processors for nodes without a hint

@@ -148,6 +148,9 @@ type Beat struct {
 	Leaving bool `cbor:"2,keyasint,omitempty"`
 	// Proof proves, with Leaving, that the worker has the run's secret key.
 	Proof string `cbor:"3,keyasint,omitempty"`
+	// Pulled is the number of bytes of values that the worker pulled from
+	// other processes so far, for worker 1's statistics.
+	Pulled int64 `cbor:"4,keyasint,omitempty"`
 }
 
 // Gone tells every process of a run that worker 1 declared Worker dead:
@@ -191,6 +194,12 @@ type Done struct {
 	// worker's clock, for worker 1's event log.
 	Started int64 `cbor:"8,keyasint,omitempty"`
 	Ended   int64 `cbor:"9,keyasint,omitempty"`
+	// Moved is the number of bytes of the task's arguments that the
+	// worker pulled from other processes, for worker 1's event log.
+	Moved int64 `cbor:"10,keyasint,omitempty"`
+	// Pulled is the number of bytes that the worker pulled from other
+	// processes so far, as in Beat.
+	Pulled int64 `cbor:"11,keyasint,omitempty"`
 	// Lost says, in the Done that worker 1 makes for a task whose worker
 	// died while it ran, that the worker and not the task failed. It never
 	// travels.
