@@ -81,6 +81,11 @@ type Event struct {
 	// With an EventStart on another worker: the bytes of the task's
 	// arguments that the worker pulled from other processes to run it.
 	Bytes int64
+	// With an EventStart on this process: the share of the processor that
+	// the task holds while it runs (Options.Occupancy: 1 unless set), so
+	// that a processor's occupancy over time is the sum of its running
+	// tasks'.
+	Occupancy float64
 }
 
 // DefaultLogSize is the number of events that a log keeps when
@@ -123,7 +128,8 @@ func (s *Scheduler) FetchLogs() (_ []Event, dropped uint64) {
 	out := make([]Event, len(evs))
 	for i, e := range evs {
 		out[i] = Event{Kind: EventKind(e.Kind), Task: e.Task, Time: e.Time, Name: e.Name, Deps: e.Deps, Proc: e.Proc,
-			Worker: cmp.Or(e.Worker, MyID()), Outcome: Outcome(e.Outcome), Origin: e.Origin, Bytes: e.Bytes}
+			Worker: cmp.Or(e.Worker, MyID()), Outcome: Outcome(e.Outcome), Origin: e.Origin, Bytes: e.Bytes,
+			Occupancy: float64(e.Occ) / sched.FullOccupancy}
 	}
 	return out, dropped
 }

@@ -2,6 +2,7 @@ package dagr_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -192,6 +193,30 @@ func TestLogTasksOnWorkers(t *testing.T) {
 		i := strings.Index(dot.String(), cluster)
 		if i < 0 || !strings.Contains(dot.String()[i:], fmt.Sprintf("t%d [", id)) {
 			t.Fatalf("task %d is not in %s:\n%s", id, cluster, dot.String())
+		}
+	}
+}
+
+// TestLogOccupancy: a task's start says what share of its processor it
+// holds, as its options set it.
+func TestLogOccupancy(t *testing.T) {
+	s, ctx := schedulerOf(t, 1)
+	s.EnableLogging(0)
+	want := map[uint64]float64{}
+	for _, occ := range []float64{0, 0.25, 0.5, 1} {
+		o := dagr.Options{Occupancy: occ}
+		task := dagr.Spawn(ctx, add, o, 1, 2)
+		if _, err := task.Fetch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want[task.ID()] = cmp.Or(occ, 1) // 0: unset, a whole processor
+	}
+	evs, _ := s.FetchLogs()
+	for id, occ := range want {
+		for _, e := range byTask(evs)[id] {
+			if e.Kind == dagr.EventStart && e.Occupancy != occ {
+				t.Errorf("task %d started with occupancy %v, want %v", id, e.Occupancy, occ)
+			}
 		}
 	}
 }

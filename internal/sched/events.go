@@ -51,6 +51,7 @@ type Event struct {
 	Outcome Outcome  // with EventFinish
 	Origin  uint64   // with EventFinish and OutcomeFailed or OutcomeCanceled: the task that failed first
 	Bytes   int64    // with EventStart on another worker: the bytes of its arguments pulled there
+	Occ     uint32   // with EventStart on this process: the share of the processor it holds, of FullOccupancy
 
 	fn any   // with EventSpawn and no Name yet: the function, whose name Events finds
 	at int64 // Time, as an offset from the log's base
@@ -223,7 +224,7 @@ func (s *Scheduler) logReady(n *Node, at int64) {
 // logStart records that n starts on p, if the log is on.
 func (s *Scheduler) logStart(n *Node, p *proc) {
 	if l := s.events.Load(); l != nil {
-		l.add(l.shard(p), Event{Kind: EventStart, Task: n.ID(), at: l.now(), Proc: p.index})
+		l.add(l.shard(p), Event{Kind: EventStart, Task: n.ID(), at: l.now(), Proc: p.index, Occ: n.spec.Occupancy})
 	}
 }
 
