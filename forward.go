@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync/atomic"
 
 	"github.com/dagr/dagr/internal/call"
 	"github.com/dagr/dagr/internal/cluster"
+	"github.com/dagr/dagr/internal/sched"
 	"github.com/dagr/dagr/internal/wire"
 )
 
@@ -17,9 +17,6 @@ import (
 // taking no share of a processor, for the task's end, which worker 1
 // sends. Its id is the one the worker chose and sent with the spawn, so
 // that the handle may travel to other processes at once.
-
-// forwarded counts the tasks this worker sent to worker 1.
-var forwarded atomic.Uint64
 
 // forward spawns f(args...) on worker 1 for a task on this worker, and
 // returns its handle; false means that the task runs here, as it would
@@ -44,7 +41,9 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 	if err != nil || sig.CheckCount(f, len(args)) != nil {
 		return nil, false
 	}
-	id := wire.TaskID(MyID(), forwarded.Add(1))
+	// An id from the counter of this process's tasks, so that no task of
+	// this worker that lives here has it (see workerTaskID).
+	id := wire.TaskID(MyID(), sched.NewID())
 	sp := &wire.Spawn{Task: id, From: MyID(), Func: name, Name: o.Name, Single: o.Single,
 		Occupancy: o.Occupancy, Priority: o.Priority, Timeout: o.Timeout, Retries: o.Retries,
 		WorkerDeaths: o.WorkerDeaths, RunOnce: o.RunOnce}
@@ -126,6 +125,7 @@ func (s *Scheduler) handle(t *Task, ctx context.Context, id uint64, f any, sig *
 	spec.Name = name
 	spec.Occupancy = 0
 	spec.Ref = id
+	spec.Unlogged = true // worker 1 logs the task
 	spec.Call = func(ctx context.Context, _ any, _ *call.Sig, _ []any) (any, error) {
 		a := wait.a
 		for tries := 1; ; tries++ {

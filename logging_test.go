@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dagr/dagr"
 )
@@ -218,5 +219,95 @@ func TestLogOccupancy(t *testing.T) {
 				t.Errorf("task %d started with occupancy %v, want %v", id, e.Occupancy, occ)
 			}
 		}
+	}
+}
+
+func init() { dagr.Register(localChain) }
+
+// localChain runs, where it runs, a chain of n tasks of a function that is
+// not registered (so they live on this worker only), and a task of add
+// (registered: it lives on worker 1); it returns n plus add(1, 2).
+func localChain(ctx context.Context, n int) (int, error) {
+	inc := func(x int) int { return x + 1 }
+	t := dagr.Spawn(ctx, inc, 0)
+	for range n - 1 {
+		t = dagr.Spawn(ctx, inc, t)
+	}
+	v, err := dagr.Fetch[int](ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	w, err := dagr.Fetch[int](ctx, dagr.Spawn(ctx, add, 1, 2))
+	return v + w, err
+}
+
+// TestLogTasksSpawnedOnWorkers: the tasks that live on another worker
+// only reach worker 1's log, with that worker's ids, processors and
+// times, before the end of the task that spawned them; a task that
+// worker 1 sent there, or that lives on worker 1, is logged once.
+func TestLogTasksSpawnedOnWorkers(t *testing.T) {
+	s, ctx := schedulerWithWorkers(t, 1, dagr.Config{})
+	s.EnableLogging(0)
+	const n = 3
+	task := dagr.Spawn(ctx, localChain, dagr.Options{Single: 2}, n)
+	if got := fetch[int](t, ctx, task); got != n+3 {
+		t.Fatalf("localChain(%d) = %d", n, got)
+	}
+	evs, dropped := s.FetchLogs()
+	if dropped != 0 {
+		t.Fatalf("%d events dropped", dropped)
+	}
+	tasks := byTask(evs)
+	var local []uint64 // the chain, in the order of its spawns
+	spawns := map[string]int{}
+	for _, e := range evs {
+		if e.Kind != dagr.EventSpawn {
+			continue
+		}
+		spawns[e.Name]++
+		if e.Worker == 2 {
+			local = append(local, e.Task)
+		}
+	}
+	if spawns[task.Name()] != 1 || spawns["dagr_test.add"] != 1 {
+		t.Errorf("spawn events by name: %v; want one of %s and one of add", spawns, task.Name())
+	}
+	if len(local) != n {
+		t.Fatalf("%d tasks spawned on worker 2 in the log, want %d: %v", len(local), n, spawns)
+	}
+	full := []dagr.EventKind{dagr.EventSpawn, dagr.EventReady, dagr.EventStart, dagr.EventFinish}
+	for i, id := range local {
+		if id>>48 != 2 {
+			t.Errorf("task %d of worker 2 has an id outside its space", id)
+		}
+		evs := tasks[id]
+		if !slices.Equal(kinds(evs), full) {
+			t.Fatalf("task %d: events %v, want %v", id, kinds(evs), full)
+		}
+		var deps []uint64
+		if i > 0 {
+			deps = []uint64{local[i-1]}
+		}
+		if !slices.Equal(evs[0].Deps, deps) || !strings.Contains(evs[0].Name, "localChain") {
+			t.Errorf("task %d: spawned as %q after %v, want after %v", id, evs[0].Name, evs[0].Deps, deps)
+		}
+		for _, e := range evs {
+			if e.Worker != 2 || (e.Kind == dagr.EventStart && e.Proc < 0) {
+				t.Errorf("task %d: %v on worker %d, processor %d", id, e.Kind, e.Worker, e.Proc)
+			}
+		}
+		if evs[3].Outcome != dagr.OutcomeOK {
+			t.Errorf("task %d ended %v", id, evs[3].Outcome)
+		}
+	}
+	// The chain ran while its spawner did, on worker 2.
+	var ranFrom time.Time
+	for _, e := range tasks[task.ID()] {
+		if e.Kind == dagr.EventStart && e.Worker == 2 {
+			ranFrom = e.Time
+		}
+	}
+	if first := tasks[local[0]][2].Time; ranFrom.IsZero() || first.Before(ranFrom) {
+		t.Errorf("the chain started at %v, its spawner on worker 2 at %v", first, ranFrom)
 	}
 }

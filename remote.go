@@ -100,6 +100,7 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 	// *Task among them is one, not a dependency (a task of a function
 	// that takes a *Task gets the handle).
 	spec, bad := s.spec(&o, fn)
+	spec.Unlogged = true // worker 1 logs the task
 	sig, err := call.Analyze(fn)
 	if err != nil {
 		return nil, 0, err
@@ -113,5 +114,6 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 	t := new(Task)
 	s.eng.SpawnOwned(&t.node, ctx, fn, sig, args, nil, spec, bad)
 	res, err := t.Fetch(ctx)
+	workerLog.flush(s) // the events of what it spawned here reach worker 1 before its end
 	return res, t.node.Thread(), err
 }

@@ -61,8 +61,10 @@ func TestStats(t *testing.T) {
 		t.Errorf("Stats.Timing = %+v before any task ended, want an empty histogram", st.Timing)
 	}
 	close(gate)
-	if _, err := dagr.Fetch[int](ctx, after); err != nil {
-		t.Fatal(err)
+	for _, task := range append(blocked, after) {
+		if _, err := task.Fetch(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	failed := spawn(ctx, func() (int, error) { ran.Add(1); return failOn(1) })

@@ -40,6 +40,7 @@ func Main() {
 	defaultProcs = j.Procs
 	s := Default()
 	thisWorker = cluster.NewWorker(j, &registry, s.procs, s.runSubmitted, encodeError, values{s})
+	thisWorker.OnLog(s.followLog)
 	code := thisWorker.Connect()
 	if code != 0 {
 		os.Exit(code)
@@ -92,6 +93,7 @@ func (s *Scheduler) coordinator() *cluster.Coordinator {
 		cl.SetTransport(s.transport)
 		// The event log places tasks on the workers that ran them.
 		cl.OnRan(func(ctx context.Context, r cluster.Ran) { s.eng.LogRemote(ctx, r.Worker, r.Thread, r.Moved, r.Start) })
+		cl.LogEvents(s.eng.Logging, s.addWorkerEvents)
 		s.eng.SetResolve(resolveRemote)
 		cl.OnRoom(func() { s.eng.Spill() })
 		s.eng.OnSpillable(s.spillIfRoom)

@@ -37,6 +37,8 @@ type Coordinator struct {
 
 	warnings      atomic.Pointer[io.Writer]                        // where warnf writes; nil: os.Stderr
 	ran           atomic.Pointer[func(ctx context.Context, r Ran)] // see OnRan
+	logOn         atomic.Pointer[func() bool]                      // see LogEvents
+	events        atomic.Pointer[func(*wire.Events)]               // see LogEvents
 	workerTimeout atomic.Int64                                     // see SetWorkerTimeout
 	stopMonitor   chan struct{}                                    // closed by Close
 	keptSinceGC   atomic.Int64                                     // bytes of kept values made since countKept last collected
@@ -324,6 +326,14 @@ type Ran struct {
 // its Call and where and when it ran.
 func (c *Coordinator) OnRan(f func(ctx context.Context, r Ran)) {
 	c.ran.Store(&f)
+}
+
+// LogEvents makes each task sent to a worker say whether on() (worker 1
+// keeps an event log; the worker then keeps one too), and add hear the
+// events that the workers send.
+func (c *Coordinator) LogEvents(on func() bool, add func(*wire.Events)) {
+	c.logOn.Store(&on)
+	c.events.Store(&add)
 }
 
 // LogTo makes w the writer of the coordinator's warnings (os.Stderr by
@@ -801,6 +811,10 @@ func (c *Coordinator) onUp(m natstransport.Msg) {
 		c.home.Cancel(u.Cancel.Task, reasonErr(u.Cancel.Reason))
 	case u.Release != nil:
 		c.home.Release(u.Release.Task, u.Release.From)
+	case u.Events != nil:
+		if f := c.events.Load(); f != nil {
+			(*f)(u.Events)
+		}
 	}
 }
 
@@ -819,6 +833,8 @@ func (c *Coordinator) checkUp(u *wire.Up) error {
 		from = u.Watch.From
 	case u.Release != nil:
 		from = u.Release.From
+	case u.Events != nil:
+		from = u.Events.From
 	case u.Cancel != nil:
 		own = u.Cancel.Task
 		from = int(own >> 48)
@@ -1030,6 +1046,9 @@ func (c *Coordinator) try(ctx context.Context, target Target, opts Options, fn a
 	}
 	defer c.pinHolders(in)()
 	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority}
+	if on := c.logOn.Load(); on != nil {
+		sub.Log = (*on)()
+	}
 	var refs []uint64 // in the arguments encoded here, which hold them until the call ends
 	defer func() { c.home.Unpin(refs) }()
 	for i, a := range args {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dagr/dagr/internal/call"
@@ -31,6 +32,8 @@ type Worker struct {
 	conn *natstransport.Conn
 	subj subjects
 	mv   *mover
+
+	onLog atomic.Pointer[func(on bool)] // see OnLog
 
 	gone  chan string // why the worker must exit: its scheduler or connection is gone
 	token string      // its name while it joins by URL
@@ -144,6 +147,9 @@ func (w *Worker) Serve() int {
 		}
 		switch {
 		case o.Submit != nil:
+			if f := w.onLog.Load(); f != nil {
+				(*f)(o.Submit.Log)
+			}
 			w.start(o.Submit)
 		case o.Cancel != nil:
 			w.cancel(o.Cancel)
@@ -223,6 +229,16 @@ func (w *Worker) Ask(ctx context.Context, q wire.Ask) ([]int, error) {
 		return nil, errors.New(a.Err)
 	}
 	return a.Workers, nil
+}
+
+// OnLog makes f hear, with each task that worker 1 sends, whether worker
+// 1 keeps an event log (wire.Submit.Log).
+func (w *Worker) OnLog(f func(on bool)) { w.onLog.Store(&f) }
+
+// SendEvents sends worker 1 events of this worker's log.
+func (w *Worker) SendEvents(e *wire.Events) error {
+	e.From = w.join.Worker
+	return w.up(wire.Up{Events: e})
 }
 
 // up sends worker 1 a message.

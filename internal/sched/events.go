@@ -104,6 +104,11 @@ func (l *eventLog) shard(p *proc) *logShard {
 	return &l.shards[p.index]
 }
 
+func (sh *logShard) clearLocked() {
+	sh.next, sh.n, sh.dropped = 0, 0, 0
+	clear(sh.ring)
+}
+
 func (l *eventLog) add(sh *logShard, e Event) {
 	sh.mu.Lock()
 	sh.ring[sh.next] = e
@@ -128,7 +133,13 @@ func (s *Scheduler) DisableEvents() { s.events.Store(nil) }
 // Events returns the events in the log, in the order of their times (and
 // each task's in the order it had them), and how many older ones newer
 // ones replaced. It returns nothing when the log is off.
-func (s *Scheduler) Events() (_ []Event, dropped uint64) {
+func (s *Scheduler) Events() (_ []Event, dropped uint64) { return s.collect(false) }
+
+// TakeEvents is Events, and empties the log at once: no event is in two
+// takes, and none is lost between them but those the ring dropped.
+func (s *Scheduler) TakeEvents() (_ []Event, dropped uint64) { return s.collect(true) }
+
+func (s *Scheduler) collect(take bool) (_ []Event, dropped uint64) {
 	l := s.events.Load()
 	if l == nil {
 		return nil, 0
@@ -142,6 +153,9 @@ func (s *Scheduler) Events() (_ []Event, dropped uint64) {
 			out = append(out, sh.ring[(start+i)%len(sh.ring)])
 		}
 		dropped += sh.dropped
+		if take {
+			sh.clearLocked()
+		}
 		sh.mu.Unlock()
 	}
 	// A task's events are in the order of their kinds when their times tie.
@@ -173,24 +187,47 @@ func (s *Scheduler) Events() (_ []Event, dropped uint64) {
 	return out, dropped
 }
 
+// AddEvents adds to the log, if it is on, events that worker logged (with
+// their Time set, and their Worker to be set here), and the number of
+// events that its log dropped before them.
+func (s *Scheduler) AddEvents(worker int, evs []Event, dropped uint64) {
+	l := s.events.Load()
+	if l == nil {
+		return
+	}
+	sh := l.shard(nil)
+	for _, e := range evs {
+		e.at, e.Worker, e.fn = int64(e.Time.Sub(l.base)), worker, nil
+		l.add(sh, e)
+	}
+	sh.mu.Lock()
+	sh.dropped += dropped
+	sh.mu.Unlock()
+}
+
+// Logging reports whether the event log is on.
+func (s *Scheduler) Logging() bool { return s.events.Load() != nil }
+
 // ClearEvents empties the log, which stays on.
 func (s *Scheduler) ClearEvents() {
 	if l := s.events.Load(); l != nil {
 		for i := range l.shards {
 			sh := &l.shards[i]
 			sh.mu.Lock()
-			sh.next, sh.n, sh.dropped = 0, 0, 0
-			clear(sh.ring)
+			sh.clearLocked()
 			sh.mu.Unlock()
 		}
 	}
 }
 
+// unlogged reports whether n stays out of the log (Spec.Unlogged).
+func (n *Node) unlogged() bool { return n.spec != nil && n.spec.Unlogged }
+
 // logSpawn records n's spawn, with deps, if the log is on; tc is the
 // spawning task's context, if any.
 func (s *Scheduler) logSpawn(n *Node, deps []Dep, tc *taskContext) (at int64) {
 	l := s.events.Load()
-	if l == nil {
+	if l == nil || n.unlogged() {
 		return 0
 	}
 	e := Event{Kind: EventSpawn, Task: n.ID(), at: l.now()}
@@ -213,7 +250,7 @@ func (s *Scheduler) logSpawn(n *Node, deps []Dep, tc *taskContext) (at int64) {
 // logReady records that n is ready, at the time at if not 0, if the log
 // is on.
 func (s *Scheduler) logReady(n *Node, at int64) {
-	if l := s.events.Load(); l != nil {
+	if l := s.events.Load(); l != nil && !n.unlogged() {
 		if at == 0 {
 			at = l.now()
 		}
@@ -223,7 +260,7 @@ func (s *Scheduler) logReady(n *Node, at int64) {
 
 // logStart records that n starts on p, if the log is on.
 func (s *Scheduler) logStart(n *Node, p *proc) {
-	if l := s.events.Load(); l != nil {
+	if l := s.events.Load(); l != nil && !n.unlogged() {
 		l.add(l.shard(p), Event{Kind: EventStart, Task: n.ID(), at: l.now(), Proc: p.index, Occ: n.spec.Occupancy})
 	}
 }
@@ -249,7 +286,7 @@ func (s *Scheduler) LogRemote(ctx context.Context, worker, thread int, moved int
 // logFinish records n's end, if the log is on.
 func (s *Scheduler) logFinish(n *Node, f *Failure) {
 	l := s.events.Load()
-	if l == nil {
+	if l == nil || n.unlogged() {
 		return
 	}
 	e := Event{Kind: EventFinish, Task: n.ID(), at: l.now(), Outcome: OutcomeOK}

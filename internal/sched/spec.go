@@ -49,6 +49,9 @@ type Spec struct {
 	// Ref, when not 0, says that the node is this process's handle of a
 	// task of that id, which lives in another process.
 	Ref uint64
+	// Unlogged keeps the node out of the event log: it stands for a task
+	// that another process logs.
+	Unlogged bool
 
 	// owner is the scheduler whose processors Procs indexes: a node finds
 	// its scheduler here, which saves a pointer in every node.

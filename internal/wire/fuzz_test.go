@@ -92,6 +92,8 @@ func FuzzDecodeUp(f *testing.F) {
 		{Release: &Watch{Task: TaskID(2, 9), From: 2}},
 		{Cancel: &Cancel{Task: 7, Reason: KindCanceled}},
 		{Done: &Done{Task: 1, Worker: 2, Result: EncodeHeld(Held{Holder: 2, Key: 1, Size: 1 << 20})}},
+		{Events: &Events{From: 2, Events: []LogEvent{{Kind: 1, Task: TaskID(2, 1), Time: 1, Name: "main.f", Deps: []uint64{7}},
+			{Kind: 3, Task: TaskID(2, 1), Time: 2, Proc: 1, Occ: 1 << 20}, {Kind: 4, Task: TaskID(2, 1), Time: 3, Outcome: 2, Origin: 7}}}},
 	} {
 		b, _ := Encode(u)
 		f.Add(b)

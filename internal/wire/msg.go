@@ -53,6 +53,9 @@ type Submit struct {
 	Occupancy float64           `cbor:"6,keyasint,omitempty"` // as in the task's options: 0 the default, -1 none
 	Priority  int               `cbor:"7,keyasint,omitempty"`
 	Timeout   time.Duration     `cbor:"8,keyasint,omitempty"`
+	// Log says that worker 1 keeps an event log: the worker keeps one too,
+	// and sends worker 1 the events of the tasks that live on it only.
+	Log bool `cbor:"9,keyasint,omitempty"`
 }
 
 // Cancel stops a task a worker runs.
@@ -84,6 +87,31 @@ type Up struct {
 	// (Spawn.Task), which no other process can name: worker 1 may forget
 	// it.
 	Release *Watch `cbor:"5,keyasint,omitempty"`
+	// Events are events of the worker's own event log, which it keeps
+	// while worker 1 keeps one (Submit.Log).
+	Events *Events `cbor:"6,keyasint,omitempty"`
+}
+
+// Events carries events that worker From logged: those of the tasks that
+// live on it only, which worker 1 does not see.
+type Events struct {
+	From    int        `cbor:"1,keyasint"`
+	Events  []LogEvent `cbor:"2,keyasint"`
+	Dropped uint64     `cbor:"3,keyasint,omitempty"` // events its log dropped before these
+}
+
+// LogEvent is an event of a worker's log. Task ids are in the worker's
+// space (TaskID), or those of tasks that live on worker 1.
+type LogEvent struct {
+	Kind    uint8    `cbor:"1,keyasint"`
+	Task    uint64   `cbor:"2,keyasint"`
+	Time    int64    `cbor:"3,keyasint"` // Unix nanoseconds, on the worker's clock
+	Name    string   `cbor:"4,keyasint,omitempty"`
+	Deps    []uint64 `cbor:"5,keyasint,omitempty"`
+	Proc    int      `cbor:"6,keyasint,omitempty"`
+	Outcome uint8    `cbor:"7,keyasint,omitempty"`
+	Origin  uint64   `cbor:"8,keyasint,omitempty"`
+	Occ     uint32   `cbor:"9,keyasint,omitempty"`
 }
 
 // Spawn asks worker 1 to spawn a task for a task that runs on worker From.
@@ -302,7 +330,7 @@ func (o *Order) check() error {
 }
 
 func (u *Up) check() error {
-	if n := count(u.Spawn != nil, u.Watch != nil, u.Cancel != nil, u.Done != nil, u.Release != nil); n != 1 {
+	if n := count(u.Spawn != nil, u.Watch != nil, u.Cancel != nil, u.Done != nil, u.Release != nil, u.Events != nil); n != 1 {
 		return fmt.Errorf("a message must say one thing, not %d", n)
 	}
 	switch {
@@ -318,6 +346,24 @@ func (u *Up) check() error {
 		return u.Cancel.check()
 	case u.Done != nil:
 		return u.Done.check()
+	case u.Events != nil:
+		return u.Events.check()
+	}
+	return nil
+}
+
+// MaxEvents is the most events that one Events message carries.
+const MaxEvents = 1 << 12
+
+func (e *Events) check() error {
+	if len(e.Events) > MaxEvents {
+		return fmt.Errorf("%d events in one message, more than %d", len(e.Events), MaxEvents)
+	}
+	for i, ev := range e.Events {
+		// The kinds and outcomes of the event log, from 1.
+		if ev.Kind < 1 || ev.Kind > 4 || ev.Outcome > 3 || ev.Proc < -1 {
+			return fmt.Errorf("event %d: kind %d, outcome %d, processor %d", i, ev.Kind, ev.Outcome, ev.Proc)
+		}
 	}
 	return nil
 }
