@@ -79,8 +79,11 @@ type Event struct {
 	Outcome Outcome
 	Origin  uint64
 	// With an EventStart on another worker: the bytes of the task's
-	// arguments that the worker pulled from other processes to run it.
+	// arguments that the worker pulled from other processes to run it, and
+	// when it ended there (by that worker's clock; its EventFinish comes
+	// when this process has its result).
 	Bytes int64
+	Ended time.Time
 	// With an EventStart on this process: the share of the processor that
 	// the task holds while it runs (Options.Occupancy: 1 unless set), so
 	// that a processor's occupancy over time is the sum of its running
@@ -128,7 +131,7 @@ func (s *Scheduler) FetchLogs() (_ []Event, dropped uint64) {
 	out := make([]Event, len(evs))
 	for i, e := range evs {
 		out[i] = Event{Kind: EventKind(e.Kind), Task: e.Task, Time: e.Time, Name: e.Name, Deps: e.Deps, Proc: e.Proc,
-			Worker: cmp.Or(e.Worker, MyID()), Outcome: Outcome(e.Outcome), Origin: e.Origin, Bytes: e.Bytes,
+			Worker: cmp.Or(e.Worker, MyID()), Outcome: Outcome(e.Outcome), Origin: e.Origin, Bytes: e.Bytes, Ended: e.Ended,
 			Occupancy: float64(e.Occ) / sched.FullOccupancy}
 	}
 	return out, dropped

@@ -174,6 +174,12 @@ func TestLogTasksOnWorkers(t *testing.T) {
 			if e.Proc < 0 {
 				t.Errorf("task %d started on worker %d, on no processor (%d)", e.Task, e.Worker, e.Proc)
 			}
+			// One machine, one clock: it ran there after it was sent, and
+			// ended there before its result came.
+			evs := byTask(evs)[e.Task]
+			if sent, got := evs[2].Time, evs[len(evs)-1].Time; e.Time.Before(sent) || e.Ended.Before(e.Time) || got.Before(e.Ended) {
+				t.Errorf("task %d: sent at %v, ran on worker %d from %v to %v, its result came at %v", e.Task, sent, e.Worker, e.Time, e.Ended, got)
+			}
 		}
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

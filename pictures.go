@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -27,6 +28,19 @@ type taskLog struct {
 	started, ended bool
 	outcome        Outcome
 	origin         uint64
+	remoteEnd      time.Time // when it ended on the worker that ran it, if another
+}
+
+// end is when t stopped running, or last if it had not when the log was
+// fetched: on another worker, its end there, not when its result came.
+func (t *taskLog) end(last time.Time) time.Time {
+	switch {
+	case !t.remoteEnd.IsZero():
+		return t.remoteEnd
+	case t.ended:
+		return t.finish
+	}
+	return last
 }
 
 // tasksOf gathers the events of evs by task, in the order of their first
@@ -49,7 +63,7 @@ func tasksOf(evs []Event) []*taskLog {
 			case !t.started:
 				t.started, t.start, t.proc, t.worker = true, e.Time, e.Proc, e.Worker
 			case e.Worker != t.worker: // it ran on another worker: that is where it was
-				t.start, t.proc, t.worker = e.Time, e.Proc, e.Worker
+				t.start, t.proc, t.worker, t.remoteEnd = e.Time, e.Proc, e.Worker, e.Ended
 			}
 			// A retry starts again on the same worker: the run spans them all.
 		case EventFinish:
@@ -138,10 +152,7 @@ func WriteTrace(w io.Writer, evs []Event) error {
 		if !t.started {
 			continue
 		}
-		end := t.finish
-		if !t.ended {
-			end = t1
-		}
+		end := t.end(t1)
 		if k := [2]int{t.worker, t.proc}; !named[k] {
 			named[k] = true
 			out.TraceEvents = append(out.TraceEvents,
@@ -186,62 +197,169 @@ func lastTime(evs []Event) time.Time {
 
 // WriteTimeline writes a timeline of evs as a self-contained SVG picture:
 // a row per processor of each worker, and on it a bar per task from its
-// start to its end, green when it succeeded, red when it failed, grey when
-// cancelled; hovering over a bar shows the task's name, id and times.
+// start to its end, coloured by its function (a legend names them), red
+// when it failed, grey when cancelled. Tasks that overlap on a processor
+// (each holding part of it, or blocked in a wait) are drawn in lanes of
+// the row. Each row says how busy its processor was; hovering over a bar
+// shows the task's name, id and times.
 func WriteTimeline(w io.Writer, evs []Event) error {
 	tasks := tasksOf(evs)
-	type row struct{ worker, proc int }
-	var rows []row
-	index := map[row]int{}
-	for _, t := range tasks {
-		if r := (row{t.worker, t.proc}); t.started && index[r] == 0 {
-			rows = append(rows, r)
-			index[r] = -1
-		}
-	}
-	slices.SortFunc(rows, func(a, b row) int { return cmp.Or(cmp.Compare(a.worker, b.worker), cmp.Compare(a.proc, b.proc)) })
-	for i, r := range rows {
-		index[r] = i
-	}
-	const (
-		left, top, rowH, width = 150.0, 30.0, 24.0, 1000.0
-	)
 	t0, t1 := firstTime(evs), lastTime(evs)
-	span := t1.Sub(t0)
-	if span <= 0 {
-		span = time.Nanosecond
+	span := max(t1.Sub(t0), time.Nanosecond)
+	endOf := func(t *taskLog) time.Time { return t.end(t1) }
+
+	// Rows, and lanes in them: a task goes in the first lane of its row
+	// that is free when it starts.
+	type rowKey struct{ worker, proc int }
+	type row struct {
+		rowKey
+		lanes []time.Time // when each lane is free
+		busy  time.Duration
+		until time.Time // the end of the busy time counted so far
+		y     float64
 	}
-	x := func(t time.Time) float64 { return left + width*float64(t.Sub(t0))/float64(span) }
-	height := top + rowH*float64(len(rows)) + 30
-	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"Helvetica, sans-serif\" font-size=\"12\">\n", left+width+20, height)
-	fmt.Fprintf(bw, "<text x=\"%.0f\" y=\"18\">dagr timeline: %d tasks, %v</text>\n", left, len(tasks), span)
-	for i, r := range rows {
-		y := top + rowH*float64(i)
-		fmt.Fprintf(bw, "<text x=\"8\" y=\"%.1f\">worker %d, %s</text>\n", y+rowH*0.65, r.worker, procName(r.proc))
-		fmt.Fprintf(bw, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, y+rowH, left+width, y+rowH)
-	}
+	rows := map[rowKey]*row{}
+	var ran []*taskLog
 	for _, t := range tasks {
-		if !t.started {
-			continue
+		if t.started {
+			ran = append(ran, t)
 		}
-		end := t.finish
-		if !t.ended {
-			end = t1
-		}
-		color := "#4caf50"
-		switch t.outcome {
-		case OutcomeFailed:
-			color = "#e53935"
-		case OutcomeCanceled:
-			color = "#9e9e9e"
-		}
-		y := top + rowH*float64(index[row{t.worker, t.proc}])
-		x0 := x(t.start)
-		fmt.Fprintf(bw, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\" stroke=\"#333\" stroke-width=\"0.3\"><title>%s (#%d) %v: %v to %v</title></rect>\n",
-			x0, y+3, max(x(end)-x0, 0.5), rowH-6, color, html.EscapeString(t.name), t.id, t.outcome, t.start.Sub(t0), end.Sub(t0))
 	}
-	fmt.Fprintf(bw, "<text x=\"%.0f\" y=\"%.0f\">0</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%v</text>\n", left, height-10, left+width, height-10, span)
+	slices.SortStableFunc(ran, func(a, b *taskLog) int { return a.start.Compare(b.start) })
+	lane := map[*taskLog]int{}
+	for _, t := range ran {
+		k := rowKey{t.worker, t.proc}
+		r := rows[k]
+		if r == nil {
+			r = &row{rowKey: k}
+			rows[k] = r
+		}
+		l := slices.IndexFunc(r.lanes, func(free time.Time) bool { return !free.After(t.start) })
+		if l < 0 {
+			l = len(r.lanes)
+			r.lanes = append(r.lanes, time.Time{})
+		}
+		end := endOf(t)
+		r.lanes[l], lane[t] = end, l
+		// The busy time is the union of the tasks' times.
+		if from := maxTime(t.start, r.until); end.After(from) {
+			r.busy += end.Sub(from)
+		}
+		r.until = maxTime(r.until, end)
+	}
+	order := slices.SortedFunc(maps.Values(rows), func(a, b *row) int {
+		return cmp.Or(cmp.Compare(a.worker, b.worker), cmp.Compare(a.proc, b.proc))
+	})
+
+	// Colours: one per function, in the order of their first tasks.
+	palette := []string{"#4e79a7", "#59a14f", "#f28e2b", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"}
+	colour := map[string]string{}
+	var names []string
+	for _, t := range ran {
+		if _, ok := colour[t.name]; !ok && len(names) < len(palette) {
+			colour[t.name] = palette[len(names)]
+			names = append(names, t.name)
+		}
+	}
+
+	const (
+		left, right, top, laneH, width = 170.0, 90.0, 40.0, 16.0, 1000.0
+	)
+	y := top
+	for _, r := range order {
+		r.y = y
+		y += laneH*float64(len(r.lanes)) + 8
+	}
+	axisY := y + 4
+	legendY := axisY + 34
+	height := legendY + 20*float64((len(names)+2+3)/4) + 10
+	x := func(t time.Time) float64 { return left + width*float64(t.Sub(t0))/float64(span) }
+
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n", left+width+right, height)
+	fmt.Fprintf(bw, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n")
+	fmt.Fprintf(bw, "<text x=\"%.0f\" y=\"22\" font-size=\"14\" font-weight=\"bold\">dagr timeline: %d tasks in %v on %d processors</text>\n", left, len(ran), roundDuration(span), len(order))
+	// The time axis: a grid line and a label every step.
+	step := niceStep(span, 8)
+	for d := time.Duration(0); d <= span; d += step {
+		gx := x(t0.Add(d))
+		fmt.Fprintf(bw, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#e5e5e5\"/>\n", gx, top-4, gx, axisY)
+		fmt.Fprintf(bw, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"#555\">%v</text>\n", gx, axisY+16, d)
+	}
+	for _, r := range order {
+		h := laneH * float64(len(r.lanes))
+		fmt.Fprintf(bw, "<text x=\"8\" y=\"%.1f\">worker %d, %s</text>\n", r.y+min(h, laneH)*0.75, r.worker, procName(r.proc))
+		fmt.Fprintf(bw, "<text x=\"%.0f\" y=\"%.1f\" fill=\"#555\">%.0f%% busy</text>\n", left+width+8, r.y+min(h, laneH)*0.75, 100*float64(r.busy)/float64(span))
+		fmt.Fprintf(bw, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ccc\"/>\n", left, r.y+h+4, left+width, r.y+h+4)
+	}
+	for _, t := range ran {
+		fill := colour[t.name]
+		switch {
+		case t.outcome == OutcomeFailed:
+			fill = "#d62728"
+		case t.outcome == OutcomeCanceled:
+			fill = "#9e9e9e"
+		case fill == "":
+			fill = "#bab0ac" // a function past the palette's
+		}
+		r := rows[rowKey{t.worker, t.proc}]
+		end := endOf(t)
+		x0 := x(t.start)
+		outcome := "running"
+		if t.ended {
+			outcome = t.outcome.String()
+		}
+		fmt.Fprintf(bw, "<rect class=\"task\" data-task=\"%d\" data-outcome=\"%s\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\" stroke=\"#fff\" stroke-width=\"0.4\"><title>%s (#%d) %s: %v to %v</title></rect>\n",
+			t.id, outcome, x0, r.y+laneH*float64(lane[t])+1, max(x(end)-x0, 0.5), laneH-2, fill, html.EscapeString(t.name), t.id, outcome, t.start.Sub(t0), end.Sub(t0))
+	}
+	// The legend: the functions' colours, then failed and cancelled.
+	type entry struct{ name, fill string }
+	var legend []entry
+	for _, n := range names {
+		legend = append(legend, entry{n, colour[n]})
+	}
+	legend = append(legend, entry{"failed", "#d62728"}, entry{"cancelled", "#9e9e9e"})
+	for i, e := range legend {
+		lx, ly := left+250*float64(i%4), legendY+20*float64(i/4)
+		fmt.Fprintf(bw, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n", lx, ly-10, e.fill, lx+18, ly, html.EscapeString(shortName(e.name, 36)))
+	}
 	fmt.Fprintln(bw, "</svg>")
 	return bw.Flush()
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// niceStep is a step of 1, 2 or 5 times a power of ten that cuts span in
+// at most n parts.
+func niceStep(span time.Duration, n int) time.Duration {
+	for step := time.Duration(1); ; step *= 10 {
+		for _, m := range []time.Duration{1, 2, 5} {
+			if span/(step*m) < time.Duration(n) {
+				return step * m
+			}
+		}
+	}
+}
+
+// roundDuration rounds d to three significant digits or so.
+func roundDuration(d time.Duration) time.Duration {
+	for unit := time.Duration(1); unit < time.Hour; unit *= 10 {
+		if d < 1000*unit {
+			return d.Round(unit)
+		}
+	}
+	return d.Round(time.Second)
+}
+
+// shortName shortens a function's name to n characters, keeping its end.
+func shortName(name string, n int) string {
+	if len(name) <= n {
+		return name
+	}
+	return "…" + name[len(name)-n+1:]
 }

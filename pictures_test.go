@@ -140,13 +140,14 @@ func TestTraceOfDiamond(t *testing.T) {
 // TestTimelineOfDiamond: the timeline is well-formed SVG with a bar per
 // task that ran.
 func TestTimelineOfDiamond(t *testing.T) {
-	evs, _ := diamondLog(t)
+	evs, diamond := diamondLog(t)
 	var buf bytes.Buffer
 	if err := dagr.WriteTimeline(&buf, evs); err != nil {
 		t.Fatal(err)
 	}
 	d := xml.NewDecoder(&buf)
 	rects, root := 0, ""
+	outcomes := map[string]string{} // by task id
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -159,12 +160,21 @@ func TestTimelineOfDiamond(t *testing.T) {
 			if root == "" {
 				root = se.Name.Local
 			}
-			if se.Name.Local == "rect" {
+			if se.Name.Local == "rect" && slices.Contains(se.Attr, xml.Attr{Name: xml.Name{Local: "class"}, Value: "task"}) {
 				rects++
+				attrs := map[string]string{}
+				for _, a := range se.Attr {
+					attrs[a.Name.Local] = a.Value
+				}
+				outcomes[attrs["data-task"]] = attrs["data-outcome"]
 			}
 		}
 	}
 	if root != "svg" || rects != 3 {
 		t.Fatalf("root element %q with %d bars, want svg with 3", root, rects)
+	}
+	want := map[string]string{fmt.Sprint(diamond[0].ID()): "ok", fmt.Sprint(diamond[1].ID()): "failed", fmt.Sprint(diamond[2].ID()): "ok"}
+	if fmt.Sprint(outcomes) != fmt.Sprint(want) {
+		t.Fatalf("bars by task: %v, want %v (the bottom never ran)", outcomes, want)
 	}
 }

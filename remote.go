@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/dagr/dagr/internal/call"
+	"github.com/dagr/dagr/internal/cluster"
 	"github.com/dagr/dagr/internal/wire"
 )
 
@@ -89,8 +92,9 @@ func encodeError(err error) *wire.Error {
 }
 
 // runSubmitted runs a task that worker 1 sent to this worker, on s, and
-// returns its result and the processor where it ran.
-func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, args []any) (any, int, error) {
+// returns its result and where it ran; when worker 1 keeps an event log,
+// when f ran, too.
+func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, args []any) (any, cluster.Ran, error) {
 	o := Options{Name: sub.Name, Occupancy: sub.Occupancy, Priority: sub.Priority}
 	if sub.Thread > 0 {
 		o.Scope = ExactScope(ThreadProc{Owner: MyID(), Thread: sub.Thread})
@@ -101,9 +105,26 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 	// that takes a *Task gets the handle).
 	spec, bad := s.spec(&o, fn)
 	spec.Unlogged = true // worker 1 logs the task
+	var (
+		mu  sync.Mutex // f may still run when the task has ended (a Timeout)
+		ran cluster.Ran
+	)
+	if sub.Log {
+		// Timed from its start on a processor here, not from its arrival:
+		// it may wait for one.
+		spec.Call = func(ctx context.Context, fn any, sig *call.Sig, args []any) (any, error) {
+			start := time.Now()
+			defer func() {
+				mu.Lock()
+				ran.Start, ran.End = start, time.Now()
+				mu.Unlock()
+			}()
+			return sig.Call(fn, ctx, args)
+		}
+	}
 	sig, err := call.Analyze(fn)
 	if err != nil {
-		return nil, 0, err
+		return nil, cluster.Ran{}, err
 	}
 	for i, a := range args {
 		if bad != nil {
@@ -115,5 +136,8 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 	s.eng.SpawnOwned(&t.node, ctx, fn, sig, args, nil, spec, bad)
 	res, err := t.Fetch(ctx)
 	workerLog.flush(s) // the events of what it spawned here reach worker 1 before its end
-	return res, t.node.Thread(), err
+	mu.Lock()
+	defer mu.Unlock()
+	ran.Thread = t.node.Thread()
+	return res, ran, err
 }

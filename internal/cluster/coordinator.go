@@ -319,7 +319,7 @@ func (c *Coordinator) monitor(stop <-chan struct{}) {
 type Ran struct {
 	Worker, Thread int       // the worker, and its processor (from 1; 0 if unknown)
 	Moved          int64     // the bytes of the task's arguments that the worker pulled from other processes
-	Start, End     time.Time // when f ran, on the worker's clock
+	Start, End     time.Time // when f ran, on the worker's clock (zero if unknown)
 }
 
 // OnRan makes f hear, for each task that ran on a worker, the context of

@@ -17,8 +17,8 @@ import (
 )
 
 // Exec runs a task sent to this worker on the worker's own scheduler and
-// returns its result, and the processor (from 1) where it ran, or 0.
-type Exec func(ctx context.Context, s *wire.Submit, fn any, args []any) (res any, thread int, err error)
+// returns its result, and where and when it ran.
+type Exec func(ctx context.Context, s *wire.Submit, fn any, args []any) (res any, ran Ran, err error)
 
 // Worker is the side of a run in a worker process.
 type Worker struct {
@@ -506,10 +506,13 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 		}
 		args[i] = v
 	}
-	d.Started = time.Now().UnixNano()
-	res, thread, err := w.exec(ctx, s, fn, args)
-	d.Ended = time.Now().UnixNano()
-	d.Thread = thread
+	start := time.Now()
+	res, ran, err := w.exec(ctx, s, fn, args)
+	end := time.Now()
+	if !ran.Start.IsZero() { // when f ran, not from when the task came
+		start, end = ran.Start, ran.End
+	}
+	d.Started, d.Ended, d.Thread = start.UnixNano(), end.UnixNano(), ran.Thread
 	defer func() { d.Pulled = w.mv.pulled.Load() }()
 	if err != nil {
 		d.Err = w.encodeErr(err)

@@ -44,14 +44,15 @@ type Event struct {
 	Kind    EventKind
 	Task    uint64
 	Time    time.Time
-	Name    string   // with EventSpawn
-	Deps    []uint64 // with EventSpawn: the tasks whose results it takes
-	Proc    int      // with EventStart: the processor's index, from 0; on another worker, its index there, or -1 if unknown
-	Worker  int      // with EventStart: the worker it ran on, if not this process (see LogRemote); else 0
-	Outcome Outcome  // with EventFinish
-	Origin  uint64   // with EventFinish and OutcomeFailed or OutcomeCanceled: the task that failed first
-	Bytes   int64    // with EventStart on another worker: the bytes of its arguments pulled there
-	Occ     uint32   // with EventStart on this process: the share of the processor it holds, of FullOccupancy
+	Name    string    // with EventSpawn
+	Deps    []uint64  // with EventSpawn: the tasks whose results it takes
+	Proc    int       // with EventStart: the processor's index, from 0; on another worker, its index there, or -1 if unknown
+	Worker  int       // with EventStart: the worker it ran on, if not this process (see LogRemote); else 0
+	Outcome Outcome   // with EventFinish
+	Origin  uint64    // with EventFinish and OutcomeFailed or OutcomeCanceled: the task that failed first
+	Bytes   int64     // with EventStart on another worker: the bytes of its arguments pulled there
+	Occ     uint32    // with EventStart on this process: the share of the processor it holds, of FullOccupancy
+	Ended   time.Time // with EventStart on another worker: when it ended there
 
 	fn any   // with EventSpawn and no Name yet: the function, whose name Events finds
 	at int64 // Time, as an offset from the log's base
@@ -266,11 +267,11 @@ func (s *Scheduler) logStart(n *Node, p *proc) {
 }
 
 // LogRemote records that the task whose context ctx is ran on processor
-// thread (from 1; 0 if unknown) of worker from start, having pulled moved
-// bytes of its arguments there, if the log is on: a start on that worker,
-// after the one this process logged when it sent the task there. The
-// task's finish comes when the node ends here.
-func (s *Scheduler) LogRemote(ctx context.Context, worker, thread int, moved int64, start time.Time) {
+// thread (from 1; 0 if unknown) of worker from start to end, having pulled
+// moved bytes of its arguments there, if the log is on: a start on that
+// worker, after the one this process logged when it sent the task there.
+// The task's finish comes when the node ends here.
+func (s *Scheduler) LogRemote(ctx context.Context, worker, thread int, moved int64, start, end time.Time) {
 	l := s.events.Load()
 	tc := fromContext(ctx)
 	if l == nil || tc == nil {
@@ -280,7 +281,7 @@ func (s *Scheduler) LogRemote(ctx context.Context, worker, thread int, moved int
 	if n == nil {
 		return
 	}
-	l.add(l.shard(tc.proc), Event{Kind: EventStart, Task: n.ID(), at: int64(start.Sub(l.base)), Proc: thread - 1, Worker: worker, Bytes: moved})
+	l.add(l.shard(tc.proc), Event{Kind: EventStart, Task: n.ID(), at: int64(start.Sub(l.base)), Proc: thread - 1, Worker: worker, Bytes: moved, Ended: end})
 }
 
 // logFinish records n's end, if the log is on.
