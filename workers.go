@@ -92,7 +92,9 @@ func (s *Scheduler) coordinator() *cluster.Coordinator {
 		cl.SetWorkerTimeout(s.workerTimeout)
 		cl.SetTransport(s.transport)
 		// The event log places tasks on the workers that ran them.
-		cl.OnRan(func(ctx context.Context, r cluster.Ran) { s.eng.LogRemote(ctx, r.Worker, r.Thread, r.Moved, r.Start, r.End) })
+		cl.OnRan(func(ctx context.Context, r cluster.Ran) {
+			s.eng.LogRemote(ctx, r.Worker, r.Thread, r.Moved, r.Start, r.End)
+		})
 		cl.LogEvents(s.eng.Logging, s.addWorkerEvents)
 		s.eng.SetResolve(resolveRemote)
 		cl.OnRoom(func() { s.eng.Spill() })
