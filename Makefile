@@ -1,6 +1,6 @@
 # The README's test command is `make test`; .ci/run runs exactly that.
 
-.PHONY: test lint fuzz bench bench-deep bench-workers demo
+.PHONY: test lint fuzz bench bench-deep bench-workers bench-logoff demo
 
 # The tools are pinned; go run fetches them through the module proxy
 # without adding them to go.mod.
@@ -50,6 +50,22 @@ bench-deep:
 # NATS, throughput to two workers, 64 MiB between workers, W6 on workers.
 bench-workers:
 	go test -run '^$$' -bench 'Remote|W6Workers|Recovery' -count 3 -timeout 30m ./bench/ | tee bench-workers.out
+
+# What the event log and timing cost while they are off: W1 with dagr in a
+# build that has no log or timing sites at all (tag dagrnolog) and in the
+# usual one, one after the other LOGOFFRUNS times, so that both see the
+# same moods of the machine; benchstat compares them (nolog.out against
+# log.out).
+LOGOFFRUNS ?= 10
+bench-logoff:
+	go test -c -o bench-nolog.test -tags dagrnolog ./bench/
+	go test -c -o bench-log.test ./bench/
+	rm -f nolog.out log.out
+	for i in $$(seq $(LOGOFFRUNS)); do \
+		./bench-nolog.test -test.run '^$$' -test.bench 'W1FanOut$$/dagr' -test.benchtime 2s | tee -a nolog.out; \
+		./bench-log.test -test.run '^$$' -test.bench 'W1FanOut$$/dagr' -test.benchtime 2s | tee -a log.out; \
+	done
+	go run $(BENCHSTAT) nolog.out log.out
 
 demo:
 	go run ./cmd/dagr demo

@@ -227,6 +227,9 @@ func (n *Node) unlogged() bool { return n.spec != nil && n.spec.Unlogged }
 // logSpawn records n's spawn, with deps, if the log is on; tc is the
 // spawning task's context, if any.
 func (s *Scheduler) logSpawn(n *Node, deps []Dep, tc *taskContext) (at int64) {
+	if !logSites {
+		return 0
+	}
 	l := s.events.Load()
 	if l == nil || n.unlogged() {
 		return 0
@@ -251,6 +254,9 @@ func (s *Scheduler) logSpawn(n *Node, deps []Dep, tc *taskContext) (at int64) {
 // logReady records that n is ready, at the time at if not 0, if the log
 // is on.
 func (s *Scheduler) logReady(n *Node, at int64) {
+	if !logSites {
+		return
+	}
 	if l := s.events.Load(); l != nil && !n.unlogged() {
 		if at == 0 {
 			at = l.now()
@@ -261,6 +267,9 @@ func (s *Scheduler) logReady(n *Node, at int64) {
 
 // logStart records that n starts on p, if the log is on.
 func (s *Scheduler) logStart(n *Node, p *proc) {
+	if !logSites {
+		return
+	}
 	if l := s.events.Load(); l != nil && !n.unlogged() {
 		l.add(l.shard(p), Event{Kind: EventStart, Task: n.ID(), at: l.now(), Proc: p.index, Occ: n.spec.Occupancy})
 	}
@@ -286,6 +295,9 @@ func (s *Scheduler) LogRemote(ctx context.Context, worker, thread int, moved int
 
 // logFinish records n's end, if the log is on.
 func (s *Scheduler) logFinish(n *Node, f *Failure) {
+	if !logSites {
+		return
+	}
 	l := s.events.Load()
 	if l == nil || n.unlogged() {
 		return

@@ -38,7 +38,10 @@ func (s *Scheduler) execute(p *proc, n *Node, readied *[]*Node, depth int32) {
 		return
 	}
 	s.logStart(n, p)
-	tm := s.timing.Load()
+	var tm *timing
+	if logSites {
+		tm = s.timing.Load()
+	}
 	var started time.Time
 	if tm != nil {
 		started = time.Now()

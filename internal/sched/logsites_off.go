@@ -1,0 +1,6 @@
+//go:build dagrnolog
+
+package sched
+
+// logSites: see logsites.go.
+const logSites = false
