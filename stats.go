@@ -44,7 +44,10 @@ type ProcStats struct {
 type WorkerStats struct {
 	ID      int // its worker id (MyID on it)
 	Procs   int // its processors
-	Running int // tasks it runs: for worker 1, Stats.Running; for another, tasks sent to it and not yet done
+	// Running is the number of tasks that run on it: on worker 1, those
+	// of Stats.Running that it did not send to other workers; on another,
+	// the tasks sent to it and not yet done.
+	Running int
 }
 
 // Timing is a histogram of tasks' run times: from the start of a task on
@@ -80,6 +83,8 @@ func (s *Scheduler) Stats() Stats {
 		for _, w := range cl.Loads() {
 			if w.ID != MyID() {
 				st.Workers = append(st.Workers, WorkerStats{ID: w.ID, Procs: w.Procs, Running: w.Load})
+				// Its tasks wait on worker 1's processors for their ends.
+				st.Workers[0].Running = max(st.Workers[0].Running-w.Load, 0)
 			}
 		}
 		st.BytesMoved = cl.Moved()
