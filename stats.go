@@ -42,8 +42,8 @@ type ProcStats struct {
 
 // WorkerStats is the state of one live worker.
 type WorkerStats struct {
-	ID      int // its worker id (MyID on it)
-	Procs   int // its processors
+	ID    int // its worker id (MyID on it)
+	Procs int // its processors
 	// Running is the number of tasks that run on it: on worker 1, those
 	// of Stats.Running that it did not send to other workers; on another,
 	// the tasks sent to it and not yet done.
