@@ -1,6 +1,6 @@
 # The README's test command is `make test`; .ci/run runs exactly that.
 
-.PHONY: test lint fuzz bench bench-deep bench-workers bench-logoff demo
+.PHONY: test lint fuzz bench bench-deep bench-workers bench-logoff pictures demo
 
 # The tools are pinned; go run fetches them through the module proxy
 # without adding them to go.mod.
@@ -8,8 +8,12 @@ STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT = golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCHCOUNT ?= 8
 
+# The dashboard's browser test needs Chromium: .ci/chromium installs
+# Debian's package if it is missing, and the test fails instead of
+# skipping without it.
 test: lint fuzz
-	go test -race -count=1 ./...
+	.ci/chromium
+	DAGR_REQUIRE_CHROMIUM=1 go test -race -count=1 ./...
 
 # Every fuzz target (each decoder of what other processes send), for
 # FUZZTIME each, from its committed corpus in testdata/fuzz; a crash
@@ -66,6 +70,13 @@ bench-logoff:
 		./bench-log.test -test.run '^$$' -test.bench 'W1FanOut$$/dagr' -test.benchtime 2s | tee -a log.out; \
 	done
 	go run $(BENCHSTAT) nolog.out log.out
+
+# The README's pictures, made by the code: the timeline of the demo's
+# multiplication on two processors, and the dashboard's screenshot from its
+# browser test.
+pictures:
+	tmp=$$(mktemp -d) && go run ./cmd/dagr demo -procs 2 -n 256 -trace $$tmp && cp $$tmp/timeline.svg docs/timeline.svg && rm -r $$tmp
+	DAGR_DASH_SCREENSHOT=$$PWD/docs/dashboard.png go test -count=1 -run TestDashboardInChromium .
 
 demo:
 	go run ./cmd/dagr demo

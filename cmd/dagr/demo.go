@@ -20,6 +20,8 @@ type demoConfig struct {
 	Runs    int    // runs of each multiply; the best time counts
 	Workers int    // worker processes to start and deal output tiles to; 0 for none
 	Trace   string // a directory to write pictures of the last parallel multiply's event log into; "" for none
+	Dash    string // an address to serve a live dashboard at while the demo runs; "" for none
+	Hold    bool   // keep serving the dashboard after the demo, until interrupted
 	// Progress, when not nil, gets the progress of the parallel
 	// multiplies (see Scheduler.ShowProgress).
 	Progress io.Writer
@@ -39,6 +41,8 @@ func (c demoConfig) validate() error {
 		return fmt.Errorf("-runs is %d; it must be at least 1", c.Runs)
 	case c.Workers < 0:
 		return fmt.Errorf("-workers is %d; it must be 0 (none) or more", c.Workers)
+	case c.Hold && c.Dash == "":
+		return fmt.Errorf("-hold keeps the dashboard served: it needs -dash")
 	}
 	return nil
 }
@@ -76,6 +80,11 @@ func demo(ctx context.Context, cfg demoConfig, w io.Writer) (demoResult, error) 
 	}
 	defer s.Close()
 	ctx = dagr.WithScheduler(ctx, s)
+	stopDashboard, err := startDashboard(s, cfg, w)
+	if err != nil {
+		return demoResult{}, err
+	}
+	defer stopDashboard()
 
 	res := demoResult{Procs: cfg.Procs}
 	if res.Procs == 0 {
@@ -147,7 +156,7 @@ func demo(ctx context.Context, cfg demoConfig, w io.Writer) (demoResult, error) 
 			return res, err
 		}
 	}
-	return res, nil
+	return res, holdDashboard(ctx, cfg, w)
 }
 
 // countsByWorker lists ran as "worker 1: 3, worker 2: 3", by worker id: every

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	dagr demo [-n 512] [-tile 64] [-procs 0] [-runs 3] [-workers 0] [-trace DIR] [-progress]
+//	dagr demo [-n 512] [-tile 64] [-procs 0] [-runs 3] [-workers 0] [-trace DIR] [-progress] [-dash ADDR [-hold]]
 //	dagr help
 //
 // "dagr demo" runs the seed example of Dagger.jl as a dagr task graph and
@@ -13,7 +13,10 @@
 // tiles round-robin to worker 1 and them, and prints how many tile
 // products ran on each worker. With -trace DIR it writes pictures of the
 // last parallel multiply's event log into DIR: its DAG (dag.dot), a trace
-// for ui.perfetto.dev (trace.json) and a timeline (timeline.svg).
+// for ui.perfetto.dev (trace.json) and a timeline (timeline.svg). With
+// -dash ADDR it serves a live dashboard of the run at ADDR (127.0.0.1:0
+// for a free port) and prints its URL; with -hold too, it keeps serving
+// after the demo, until interrupted.
 package main
 
 import (
@@ -50,6 +53,10 @@ Flags of demo:
                DAG (dag.dot), a trace for ui.perfetto.dev (trace.json)
                and a timeline of the processors (timeline.svg)
   -progress    show the tasks' progress on standard error
+  -dash addr   serve a live dashboard of the run at addr (host:port;
+               127.0.0.1:0 picks a free port) and print its URL
+  -hold        with -dash: keep serving the dashboard after the demo,
+               until interrupted
 `
 
 // errUsage is a command line that could not be understood; the usage has
@@ -102,6 +109,8 @@ func parseDemo(args []string, stderr io.Writer) (demoConfig, error) {
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "worker processes to start and deal output tiles to, besides this process (worker 1)")
 	progress := fs.Bool("progress", false, "show the progress of the tasks on standard error (a bar on a terminal)")
 	fs.StringVar(&cfg.Trace, "trace", cfg.Trace, "a directory to write pictures of the last parallel multiply into: its DAG (DOT), a trace for ui.perfetto.dev, a timeline (SVG)")
+	fs.StringVar(&cfg.Dash, "dash", cfg.Dash, "serve a live dashboard of the run at this address (host:port; 127.0.0.1:0 picks a free port)")
+	fs.BoolVar(&cfg.Hold, "hold", cfg.Hold, "with -dash: keep serving the dashboard after the demo, until interrupted")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, errHelp
