@@ -352,16 +352,26 @@
 // [Options].RunOnce), and the results it kept are made again from the
 // tasks that made them when they are needed.
 //
-// # Event log and pictures
+// # Watching a run
 //
 // [EnableLogging] (Dagger's enable_logging!) makes a scheduler record each
-// task's spawn, readiness, start (processor and worker) and finish
-// (outcome, and the origin of a failure), keeping about the last events
-// of a given number; [FetchLogs] returns them as [Event] values.
-// [WriteDOT], [WriteTrace] and [WriteTimeline] draw a log: the DAG for
-// Graphviz, a trace for ui.perfetto.dev, an SVG timeline of the
-// processors. [Scheduler.ShowProgress] shows the tasks done of spawned on
-// a terminal, or as plain lines.
+// task's spawn, readiness, start (processor, its share of it, and worker)
+// and finish (outcome, and the origin of a failure), keeping about the
+// last events of a given number; [FetchLogs] returns them as [Event]
+// values. While it is on, the workers send worker 1 the events of the
+// tasks that live on them only. [WriteDOT], [WriteTrace] and
+// [WriteTimeline] draw a log: the DAG for Graphviz, a trace for
+// ui.perfetto.dev, an SVG timeline of the processors.
+//
+// [Scheduler.ServeDashboard] serves a live web page of the run (workers,
+// processors, tasks by state, throughput, the recent DAG and timeline), on
+// loopback unless told otherwise; [Scheduler.DashboardHandler] is the same
+// page as an http.Handler. [Scheduler.ShowProgress] shows the tasks done of
+// spawned on a terminal, or as plain lines. [Scheduler.Stats] is a
+// snapshot of the numbers, with a histogram of run times after
+// [Scheduler.EnableTiming]; the package github.com/dagr/dagr/dagrprom
+// exports them as Prometheus metrics, and github.com/dagr/dagr/dagrotel
+// turns a log into OpenTelemetry spans.
 //
 // # Schedulers
 //
