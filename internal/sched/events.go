@@ -224,14 +224,17 @@ func (s *Scheduler) ClearEvents() {
 // unlogged reports whether n stays out of the log (Spec.Unlogged).
 func (n *Node) unlogged() bool { return n.spec != nil && n.spec.Unlogged }
 
-// logSpawn records n's spawn, with deps, if the log is on; tc is the
-// spawning task's context, if any.
-func (s *Scheduler) logSpawn(n *Node, deps []Dep, tc *taskContext) (at int64) {
-	if !logSites {
-		return 0
-	}
-	l := s.events.Load()
-	if l == nil || n.unlogged() {
+// The log's sites: each is small enough to be inlined where it is
+// called, so that while the log is off an event costs the load of the
+// log's pointer and a branch, not a call; the work is in the methods of
+// eventLog.
+
+// spawn records n's spawn, with deps; tc is the spawning task's context,
+// if any. It returns the spawn's time, or 0. (Scheduler.SpawnOwned calls
+// it, when the log is on, where a method of the scheduler would be too
+// costly to be inlined.)
+func (l *eventLog) spawn(n *Node, deps []Dep, tc *taskContext) (at int64) {
+	if n.unlogged() {
 		return 0
 	}
 	e := Event{Kind: EventSpawn, Task: n.ID(), at: l.now()}
@@ -244,7 +247,7 @@ func (s *Scheduler) logSpawn(n *Node, deps []Dep, tc *taskContext) (at int64) {
 		e.Deps = append(e.Deps, d.Node.ID())
 	}
 	var p *proc
-	if tc != nil && tc.s == s {
+	if tc != nil && tc.s == n.sched() {
 		p = tc.proc
 	}
 	l.add(l.shard(p), e)
@@ -254,23 +257,30 @@ func (s *Scheduler) logSpawn(n *Node, deps []Dep, tc *taskContext) (at int64) {
 // logReady records that n is ready, at the time at if not 0, if the log
 // is on.
 func (s *Scheduler) logReady(n *Node, at int64) {
-	if !logSites {
+	if l := s.events.Load(); logSites && l != nil {
+		l.ready(n, at)
+	}
+}
+
+func (l *eventLog) ready(n *Node, at int64) {
+	if n.unlogged() {
 		return
 	}
-	if l := s.events.Load(); l != nil && !n.unlogged() {
-		if at == 0 {
-			at = l.now()
-		}
-		l.add(l.shard(n.hintProc()), Event{Kind: EventReady, Task: n.ID(), at: at})
+	if at == 0 {
+		at = l.now()
 	}
+	l.add(l.shard(n.hintProc()), Event{Kind: EventReady, Task: n.ID(), at: at})
 }
 
 // logStart records that n starts on p, if the log is on.
 func (s *Scheduler) logStart(n *Node, p *proc) {
-	if !logSites {
-		return
+	if l := s.events.Load(); logSites && l != nil {
+		l.start(n, p)
 	}
-	if l := s.events.Load(); l != nil && !n.unlogged() {
+}
+
+func (l *eventLog) start(n *Node, p *proc) {
+	if !n.unlogged() {
 		l.add(l.shard(p), Event{Kind: EventStart, Task: n.ID(), at: l.now(), Proc: p.index, Occ: n.spec.Occupancy})
 	}
 }
@@ -295,11 +305,13 @@ func (s *Scheduler) LogRemote(ctx context.Context, worker, thread int, moved int
 
 // logFinish records n's end, if the log is on.
 func (s *Scheduler) logFinish(n *Node, f *Failure) {
-	if !logSites {
-		return
+	if l := s.events.Load(); logSites && l != nil {
+		l.finish(n, f)
 	}
-	l := s.events.Load()
-	if l == nil || n.unlogged() {
+}
+
+func (l *eventLog) finish(n *Node, f *Failure) {
+	if n.unlogged() {
 		return
 	}
 	e := Event{Kind: EventFinish, Task: n.ID(), at: l.now(), Outcome: OutcomeOK}

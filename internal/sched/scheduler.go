@@ -31,18 +31,35 @@ type Config struct {
 }
 
 // Scheduler runs nodes on the processors of this process.
+//
+// Its fields come in two blocks: those that every spawn and run reads and
+// that change seldom or never, then, a cache line apart, those that tasks
+// write as they go, so that a write of the second kind does not make the
+// processors that read the first fetch their line again. (An object of
+// this size starts 8 bytes past a cache line, after its malloc header:
+// the padding holds however it is aligned.)
 type Scheduler struct {
 	cfg         Config
-	events      atomic.Pointer[eventLog] // nil while the event log is off
-	timing      atomic.Pointer[timing]   // nil while timing is off
-	failed      atomic.Int64             // nodes that failed (see countEnd)
-	canceled    atomic.Int64             // nodes that were cancelled
 	defaultSpec *Spec
 	procs       []*proc
+	queuedSet   bitset // the processors whose queue is not empty, so that a steal finds one without a scan
+	idle        bitset // processors with no share taken, so that placement finds one without a scan
+	maxStarting int32  // see starting
+	closed      atomic.Bool
+	events      atomic.Pointer[eventLog] // nil while the event log is off
+	timing      atomic.Pointer[timing]   // nil while timing is off
+	// resolve brings a Remote argument here; nil until SetResolve.
+	resolve atomic.Pointer[func(context.Context, Remote) (any, error)]
+	// spillable is called when a node that may spill waits for room; nil
+	// until OnSpillable.
+	spillable atomic.Pointer[func()]
+
+	_ [64]byte
+
 	rr          atomic.Uint32 // round robin over processors for nodes without a hint
 	queuedProcs atomic.Int32  // processors whose queue is not empty (as of their last unlock), for idle runners to know whether to steal
-	queuedSet   bitset        // those processors, so that a steal finds one without a scan
-	idle        bitset        // processors with no share taken, so that placement finds one without a scan
+	failed      atomic.Int64  // nodes that failed (see countEnd)
+	canceled    atomic.Int64  // nodes that were cancelled
 
 	// A runner is a goroutine, and starting one for every node that finds
 	// a processor with room costs a goroutine per task on a scheduler of
@@ -56,11 +73,10 @@ type Scheduler struct {
 	// left with no runner coming: a runner decrements starting and then
 	// reads deferredN, enqueue defers a node and then reads starting, and
 	// whichever reads second sees the other's write and undefers.
-	starting    atomic.Int32
-	maxStarting int32
-	deferMu     sync.Mutex
-	deferred    []*Node // FIFO
-	deferredN   atomic.Int32
+	starting  atomic.Int32
+	deferMu   sync.Mutex
+	deferred  []*Node // FIFO
+	deferredN atomic.Int32
 
 	// The live nodes are those spawned and not yet released. The two
 	// counts are kept apart, so that the goroutine that spawns and the
@@ -69,7 +85,6 @@ type Scheduler struct {
 	// the same seldom do.
 	spawned  [liveShards]liveCount
 	released [liveShards]liveCount
-	closed   atomic.Bool
 
 	// foreign holds the nodes that depend on another scheduler's nodes:
 	// Close fails them, since their inputs may outlive this scheduler.
@@ -80,12 +95,6 @@ type Scheduler struct {
 	// calls waiting, each for the count to fall to its slack.
 	drainMu      sync.Mutex
 	drainWaiters []drainWaiter
-
-	// resolve brings a Remote argument here; nil until SetResolve.
-	resolve atomic.Pointer[func(context.Context, Remote) (any, error)]
-	// spillable is called when a node that may spill waits for room; nil
-	// until OnSpillable.
-	spillable atomic.Pointer[func()]
 }
 
 const liveShards = 16
@@ -199,7 +208,10 @@ func (s *Scheduler) SpawnOwned(n *Node, ctx context.Context, fn any, sig *call.S
 	if n.group != nil {
 		n.group.add()
 	}
-	spawnedAt := s.logSpawn(n, deps, tc)
+	var spawnedAt int64 // the spawn's time in the event log, if it is on
+	if l := s.events.Load(); logSites && l != nil {
+		spawnedAt = l.spawn(n, deps, tc)
+	}
 	switch {
 	case bad != nil:
 	case s.closed.Load():
