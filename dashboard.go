@@ -32,7 +32,8 @@ import (
 //
 // The dashboard needs the event log for the DAG and the timeline:
 // DashboardHandler turns it on (EnableLogging with DefaultLogSize) if it
-// is off, and leaves it on. A log that is on stays as it is.
+// is off, and leaves it on, so that the workers keep logs too and send
+// their events (see EnableLogging). A log that is on stays as it is.
 //
 // The handler answers GET (and HEAD) only; other methods get 405. It
 // reads s only while a page is open, once per update whatever the number
@@ -45,12 +46,17 @@ import (
 // Shutdown waits for open streams, as for any request that has not ended:
 // give it a context with a deadline and call Close after it, or use
 // ServeDashboard, whose stop ends the streams first.
+//
+// The handler has no authentication, and does not check the Host of the
+// requests: mounted on a loopback server, it may be read by a web page
+// elsewhere that points a name of its own at 127.0.0.1 (DNS rebinding).
+// Check the Host in front of it, as ServeDashboard does on loopback.
 func (s *Scheduler) DashboardHandler() http.Handler {
 	return s.newDashboard()
 }
 
 func (s *Scheduler) newDashboard() *dash.Server {
-	if evs, _ := s.FetchLogs(); evs == nil {
+	if !s.eng.Logging() {
 		s.EnableLogging(DefaultLogSize)
 	}
 	return dash.New(dashSource{s}, dash.Config{})

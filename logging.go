@@ -71,8 +71,11 @@ type Event struct {
 	// started. A task sent to another worker has a second EventStart, when
 	// it started on Worker (by that worker's clock), with the processor
 	// there (-1 if unknown).
-	Proc   int
-	Worker int // the worker where it happened: this process (MyID) but for a task's start on another worker
+	Proc int
+	// Worker is the worker where it happened: this process (MyID), but for
+	// a task's start on another worker, and for the events of the tasks
+	// that live on another worker only, which that worker sent.
+	Worker int
 	// With EventFinish: how the task ended, and for a failure or a
 	// cancellation the task where it began (the task itself if its own f
 	// failed).

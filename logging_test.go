@@ -228,7 +228,15 @@ func TestLogOccupancy(t *testing.T) {
 	}
 }
 
-func init() { dagr.Register(localChain) }
+func init() { dagr.Register(localChain, localOf) }
+
+// localOf spawns, where it runs, a task of a function that is not
+// registered on the task that ts[0] is (one of worker 1's), and returns
+// its value.
+func localOf(ctx context.Context, ts []*dagr.Task) (int, error) {
+	same := func(x int) int { return x }
+	return dagr.Fetch[int](ctx, dagr.Spawn(ctx, same, ts[0]))
+}
 
 // localChain runs, where it runs, a chain of n tasks of a function that is
 // not registered (so they live on this worker only), and a task of add
@@ -305,6 +313,23 @@ func TestLogTasksSpawnedOnWorkers(t *testing.T) {
 		if evs[3].Outcome != dagr.OutcomeOK {
 			t.Errorf("task %d ended %v", id, evs[3].Outcome)
 		}
+	}
+	// A task of worker 2 that takes the result of one of worker 1's
+	// depends on it, by its id.
+	a := dagr.Spawn(ctx, add, 20, 22)
+	of := dagr.Spawn(ctx, localOf, dagr.Options{Single: 2}, []*dagr.Task{a})
+	if got := fetch[int](t, ctx, of); got != 42 {
+		t.Fatalf("localOf(add(20, 22)) = %d", got)
+	}
+	evs, _ = s.FetchLogs()
+	var deps [][]uint64
+	for _, e := range evs {
+		if e.Kind == dagr.EventSpawn && e.Worker == 2 && strings.Contains(e.Name, "localOf") {
+			deps = append(deps, e.Deps)
+		}
+	}
+	if len(deps) != 1 || !slices.Equal(deps[0], []uint64{a.ID()}) {
+		t.Errorf("the task of worker 2 on task %d of worker 1: spawned with deps %v, want [%d]", a.ID(), deps, a.ID())
 	}
 	// The chain ran while its spawner did, on worker 2.
 	var ranFrom time.Time

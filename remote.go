@@ -106,7 +106,7 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 	spec, bad := s.spec(&o, fn)
 	spec.Unlogged = true // worker 1 logs the task
 	var (
-		mu  sync.Mutex // f may still run when the task has ended (a Timeout)
+		mu  sync.Mutex // f may still run when the task has ended (cancelled)
 		ran cluster.Ran
 	)
 	if sub.Log {

@@ -10,7 +10,9 @@ import (
 // Stats is a snapshot of a scheduler's tasks, processors and workers, for
 // dashboards and metrics (see Scheduler.Stats). The counts of tasks are
 // read one after another while tasks run, so that they may disagree by
-// the few tasks that moved meanwhile.
+// the few tasks that moved meanwhile. They count every task of the
+// scheduler, those it makes for itself included (on worker 1, a handle of
+// a task that arrived in a value from another worker).
 type Stats struct {
 	Spawned  int64 // tasks spawned on the scheduler so far
 	Done     int64 // tasks that ended, whichever way, and whose f has returned
@@ -46,7 +48,9 @@ type WorkerStats struct {
 	Procs int // its processors
 	// Running is the number of tasks that run on it: on worker 1, those
 	// of Stats.Running that it did not send to other workers; on another,
-	// the tasks sent to it and not yet done.
+	// the tasks sent to it and not yet done. A task cancelled on worker 1
+	// counts on its worker until that worker says it ended, so worker 1's
+	// count may be short by those meanwhile.
 	Running int
 }
 
@@ -101,7 +105,8 @@ func (s *Scheduler) Stats() Stats {
 
 // EnableTiming starts a fresh histogram of s's tasks' run times, which
 // Stats returns: it costs two reads of the clock per task. Off by
-// default.
+// default. Called while timing is on, it starts afresh: a metrics
+// collector that reads the histogram then sees its counts go down.
 func (s *Scheduler) EnableTiming() { s.eng.EnableTiming() }
 
 // DisableTiming stops the histogram of run times and drops it.

@@ -14,8 +14,10 @@ import (
 // spawned by the tasks it runs. Worker 1 logs the others itself, so the
 // worker's nodes that stand for them (a task sent here, a handle of a
 // task on worker 1) stay out of the worker's log. In worker 1's log, a
-// task of the worker has the id wire.TaskID(worker, its id there), so
-// that the ids of two processes never meet.
+// task of the worker has the id it has there: a worker gives its tasks ids
+// in a space of its own (wire.TaskID, see Main), so that they never meet
+// those of another process, and a task that lives on worker 1 has the
+// same id everywhere.
 
 // shipPeriod is how often a worker sends worker 1 its new events.
 const shipPeriod = 250 * time.Millisecond
@@ -26,6 +28,11 @@ type shipper struct {
 	mu   sync.Mutex
 	stop chan struct{} // closed to stop the shipping; nil while it is off
 	done chan struct{} // closed when the shipping has stopped
+
+	// sendMu makes each take of the log and its sending one step, so that
+	// events taken before a task's end are sent before its Done.
+	sendMu  sync.Mutex
+	dropped uint64 // events lost since the last send: dropped by the log, or not sent
 }
 
 var workerLog shipper
@@ -55,7 +62,7 @@ func (sh *shipper) flush(s *Scheduler) {
 	on := sh.stop != nil
 	sh.mu.Unlock()
 	if on {
-		s.shipEvents()
+		sh.send(s)
 	}
 }
 
@@ -68,45 +75,35 @@ func (s *Scheduler) ship(stop <-chan struct{}, done chan<- struct{}) {
 	for {
 		select {
 		case <-stop:
-			s.shipEvents()
+			workerLog.send(s)
 			return
 		case <-t.C:
-			s.shipEvents()
+			workerLog.send(s)
 		}
 	}
 }
 
-// shipEvents sends the events logged since the last call to worker 1, in
-// messages of wire.MaxEvents at most.
-func (s *Scheduler) shipEvents() {
+// send sends worker 1 the events of s logged since the last send, in
+// messages of wire.MaxEvents at most. Events that cannot be sent are
+// counted as dropped in the next message.
+func (sh *shipper) send(s *Scheduler) {
+	sh.sendMu.Lock()
+	defer sh.sendMu.Unlock()
 	evs, dropped := s.eng.TakeEvents()
-	for len(evs) > 0 || dropped > 0 {
+	sh.dropped += dropped
+	for len(evs) > 0 || sh.dropped > 0 {
 		n := min(len(evs), wire.MaxEvents)
-		msg := &wire.Events{Events: make([]wire.LogEvent, n), Dropped: dropped}
+		msg := &wire.Events{Events: make([]wire.LogEvent, n), Dropped: sh.dropped}
 		for i, e := range evs[:n] {
-			deps := make([]uint64, len(e.Deps))
-			for j, d := range e.Deps {
-				deps[j] = workerTaskID(d)
-			}
-			msg.Events[i] = wire.LogEvent{Kind: uint8(e.Kind), Task: workerTaskID(e.Task), Time: e.Time.UnixNano(), Name: e.Name,
-				Deps: deps, Proc: e.Proc, Outcome: uint8(e.Outcome), Origin: workerTaskID(e.Origin), Occ: e.Occ}
+			msg.Events[i] = wire.LogEvent{Kind: uint8(e.Kind), Task: e.Task, Time: e.Time.UnixNano(), Name: e.Name,
+				Deps: e.Deps, Proc: e.Proc, Outcome: uint8(e.Outcome), Origin: e.Origin, Occ: e.Occ}
 		}
 		if err := thisWorker.SendEvents(msg); err != nil {
-			return // worker 1 is out of reach: the events are lost, as the worker may be
+			sh.dropped += uint64(len(evs)) // worker 1 is out of reach: the log says how many are lost
+			return
 		}
-		evs, dropped = evs[n:], 0
+		evs, sh.dropped = evs[n:], 0
 	}
-}
-
-// workerTaskID is the id in worker 1's log of task id of this worker: the
-// id of a task that lives on worker 1 (or that another worker spawned
-// there) is already in the space of one worker; a task of this worker
-// only gets one.
-func workerTaskID(id uint64) uint64 {
-	if id == 0 || id>>48 != 0 {
-		return id
-	}
-	return wire.TaskID(MyID(), id)
 }
 
 // addWorkerEvents adds to the log of s the events that a worker sent.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dagr/dagr/internal/cluster"
+	"github.com/dagr/dagr/internal/sched"
 	"github.com/dagr/dagr/internal/wire"
 )
 
@@ -46,6 +47,7 @@ func Main() {
 		os.Exit(code)
 	}
 	myID.Store(int64(thisWorker.ID()))
+	sched.SetIDBase(wire.TaskID(thisWorker.ID(), 0)) // its tasks' ids are its own (see workerlog.go)
 	code = thisWorker.Serve()
 	if code == 0 {
 		// Stopped: the tasks have ended. Otherwise the scheduler is gone,

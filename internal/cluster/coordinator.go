@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"reflect"
@@ -395,11 +396,21 @@ func (c *Coordinator) Moved() int64 {
 	n := c.Pulled()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n += c.movedByGone
+	n = addCapped(n, c.movedByGone)
 	for _, w := range c.workers {
-		n += w.pulled.Load()
+		n = addCapped(n, w.pulled.Load())
 	}
 	return n
+}
+
+// addCapped adds two counts of bytes, which are not negative, and gives
+// the largest int64 instead of overflowing (a worker's count is what it
+// says).
+func addCapped(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Load is a live worker's processors and the tasks sent to it that are
@@ -530,7 +541,7 @@ func (c *Coordinator) end(w *workerProc, why string) {
 	close(w.exited)
 	c.mu.Lock()
 	delete(c.workers, w.id)
-	c.movedByGone += w.pulled.Load()
+	c.movedByGone = addCapped(c.movedByGone, w.pulled.Load())
 	w.live = false
 	var lost []*pendingCall
 	for id, pc := range c.calls {

@@ -47,7 +47,7 @@ type Event struct {
 	Name    string    // with EventSpawn
 	Deps    []uint64  // with EventSpawn: the tasks whose results it takes
 	Proc    int       // with EventStart: the processor's index, from 0; on another worker, its index there, or -1 if unknown
-	Worker  int       // with EventStart: the worker it ran on, if not this process (see LogRemote); else 0
+	Worker  int       // the worker where it happened, if not this process (LogRemote, AddEvents); else 0
 	Outcome Outcome   // with EventFinish
 	Origin  uint64    // with EventFinish and OutcomeFailed or OutcomeCanceled: the task that failed first
 	Bytes   int64     // with EventStart on another worker: the bytes of its arguments pulled there
@@ -58,12 +58,14 @@ type Event struct {
 	at int64 // Time, as an offset from the log's base
 }
 
-// eventLog is the log: rings of events, a shard per processor and one for
-// goroutines that are not tasks, so that the goroutines that record events
-// seldom share a ring: an event goes to the shard of the processor where
-// it happens, as far as the node knows it (its spawner's, its own). Times
-// are offsets from base, on the monotonic clock, which is cheaper to read
-// than the wall clock; Events sorts by them.
+// eventLog is the log: rings of events, a shard per processor, one for
+// goroutines that are not tasks and one for the events that workers send,
+// so that the goroutines that record events seldom share a ring, and the
+// workers' events never push this process's out: an event goes to the
+// shard of the processor where it happens, as far as the node knows it
+// (its spawner's, its own). Times are offsets from base, on the monotonic
+// clock, which is cheaper to read than the wall clock; Events sorts by
+// them. A small log has one shard for all.
 type eventLog struct {
 	base   time.Time
 	shards []logShard
@@ -84,8 +86,8 @@ const eventsPerShard = 1024
 
 func newEventLog(size, procs int) *eventLog {
 	n := 1
-	if size/eventsPerShard > procs {
-		n = procs + 1
+	if size/eventsPerShard > procs+1 {
+		n = procs + 2
 	}
 	l := &eventLog{base: time.Now(), shards: make([]logShard, n)}
 	for i := range l.shards {
@@ -99,11 +101,17 @@ func (l *eventLog) now() int64 { return int64(time.Since(l.base)) }
 
 // shard returns the shard of events on processor p (nil: not a task's).
 func (l *eventLog) shard(p *proc) *logShard {
-	if p == nil || len(l.shards) == 1 {
-		return &l.shards[len(l.shards)-1]
+	switch {
+	case len(l.shards) == 1:
+		return &l.shards[0]
+	case p == nil:
+		return &l.shards[len(l.shards)-2]
 	}
 	return &l.shards[p.index]
 }
+
+// remoteShard returns the shard of the events that workers send.
+func (l *eventLog) remoteShard() *logShard { return &l.shards[len(l.shards)-1] }
 
 func (sh *logShard) clearLocked() {
 	sh.next, sh.n, sh.dropped = 0, 0, 0
@@ -159,7 +167,21 @@ func (s *Scheduler) collect(take bool) (_ []Event, dropped uint64) {
 		}
 		sh.mu.Unlock()
 	}
-	// A task's events are in the order of their kinds when their times tie.
+	// A task's finish is its last event: a task cancelled as its runner
+	// starts it may log its start after its end, and its finish then
+	// takes the time of its start. A task's events are in the order of
+	// their kinds when their times tie.
+	last := map[uint64]int64{}
+	for _, e := range out {
+		if e.Kind != EventFinish && e.at > last[e.Task] {
+			last[e.Task] = e.at
+		}
+	}
+	for i := range out {
+		if e := &out[i]; e.Kind == EventFinish && e.at < last[e.Task] {
+			e.at = last[e.Task]
+		}
+	}
 	slices.SortStableFunc(out, func(a, b Event) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.Kind, b.Kind)) })
 	// Functions are named here, not as tasks spawn: naming one costs more
 	// than the rest of an event.
@@ -196,7 +218,7 @@ func (s *Scheduler) AddEvents(worker int, evs []Event, dropped uint64) {
 	if l == nil {
 		return
 	}
-	sh := l.shard(nil)
+	sh := l.remoteShard()
 	for _, e := range evs {
 		e.at, e.Worker, e.fn = int64(e.Time.Sub(l.base)), worker, nil
 		l.add(sh, e)

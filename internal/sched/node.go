@@ -192,6 +192,18 @@ func (n *Node) ID() uint64 {
 // things that name tasks (a lazy thunk) to share it.
 func NewID() uint64 { return nextID.Add(1) }
 
+// SetIDBase makes the ids given from now on greater than base: a worker
+// gives its tasks ids in a space of its own (wire.TaskID), so that they
+// never meet those of another process.
+func SetIDBase(base uint64) {
+	for {
+		old := nextID.Load()
+		if old >= base || nextID.CompareAndSwap(old, base) {
+			return
+		}
+	}
+}
+
 // SetID gives a node that Spawn has not filled in yet the id it will have.
 func (n *Node) SetID(id uint64) { n.id.Store(id) }
 

@@ -352,17 +352,42 @@ func (u *Up) check() error {
 	return nil
 }
 
-// MaxEvents is the most events that one Events message carries.
-const MaxEvents = 1 << 12
+// The bounds of an Events message: the events it carries, and in each,
+// the bytes of a task's name and the tasks it depends on.
+const (
+	MaxEvents    = 1 << 12
+	maxEventName = 1 << 12
+	maxEventDeps = 1 << 16
+	fullOcc      = 1 << 20 // a whole processor, as the engine counts occupancy
+	maxProcs     = 1 << 16
+)
 
 func (e *Events) check() error {
 	if len(e.Events) > MaxEvents {
 		return fmt.Errorf("%d events in one message, more than %d", len(e.Events), MaxEvents)
 	}
 	for i, ev := range e.Events {
-		// The kinds and outcomes of the event log, from 1.
-		if ev.Kind < 1 || ev.Kind > 4 || ev.Outcome > 3 || ev.Proc < -1 {
-			return fmt.Errorf("event %d: kind %d, outcome %d, processor %d", i, ev.Kind, ev.Outcome, ev.Proc)
+		var bad string
+		switch {
+		case ev.Task>>48 != uint64(e.From): // a worker logs its own tasks only
+			bad = fmt.Sprintf("task %d is not one of worker %d's", ev.Task, e.From)
+		case ev.Kind < 1 || ev.Kind > 4: // the kinds of the event log, from 1
+			bad = fmt.Sprintf("kind %d", ev.Kind)
+		case ev.Outcome > 3:
+			bad = fmt.Sprintf("outcome %d", ev.Outcome)
+		case ev.Proc < -1 || ev.Proc >= maxProcs:
+			bad = fmt.Sprintf("processor %d", ev.Proc)
+		case ev.Occ > fullOcc:
+			bad = fmt.Sprintf("occupancy %d, more than a whole processor (%d)", ev.Occ, fullOcc)
+		case ev.Time <= 0:
+			bad = fmt.Sprintf("time %d", ev.Time)
+		case len(ev.Name) > maxEventName:
+			bad = fmt.Sprintf("a name of %d bytes, more than %d", len(ev.Name), maxEventName)
+		case len(ev.Deps) > maxEventDeps:
+			bad = fmt.Sprintf("%d dependencies, more than %d", len(ev.Deps), maxEventDeps)
+		}
+		if bad != "" {
+			return fmt.Errorf("event %d of %d from worker %d: %s", i+1, len(e.Events), e.From, bad)
 		}
 	}
 	return nil
@@ -413,7 +438,22 @@ func (d *Done) check() error {
 	if d.Err != nil && d.Err.Kind > KindDeadline {
 		return fmt.Errorf("unknown kind of failure %d", d.Err.Kind)
 	}
+	switch {
+	case d.Thread < 0:
+		return fmt.Errorf("processor %d: processors count from 1 (0: unknown)", d.Thread)
+	case d.Moved < 0:
+		return fmt.Errorf("%d bytes of arguments pulled", d.Moved)
+	case d.Pulled < 0:
+		return fmt.Errorf("%d bytes pulled in all", d.Pulled)
+	}
 	return validRaw(d.Result)
+}
+
+func (b *Beat) check() error {
+	if b.Pulled < 0 {
+		return fmt.Errorf("%d bytes pulled in all", b.Pulled)
+	}
+	return nil
 }
 
 func (p *Pull) check() error {

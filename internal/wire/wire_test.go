@@ -192,3 +192,50 @@ func TestBadMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestBadReports: what a worker reports about its tasks (events, bytes
+// pulled, processors) is refused when it is out of bounds, or names
+// another process's task, with an error that says which.
+func TestBadReports(t *testing.T) {
+	ev := func(mod func(*LogEvent)) *Events {
+		e := LogEvent{Kind: 1, Task: TaskID(2, 1), Time: 1, Name: "main.f"}
+		mod(&e)
+		return &Events{From: 2, Events: []LogEvent{e}}
+	}
+	for _, tc := range []struct {
+		name string
+		up   Up
+		want string
+	}{
+		{"another's task", Up{Events: ev(func(e *LogEvent) { e.Task = 7 })}, "task 7 is not one of worker 2's"},
+		{"kind", Up{Events: ev(func(e *LogEvent) { e.Kind = 5 })}, "event 1 of 1 from worker 2: kind 5"},
+		{"outcome", Up{Events: ev(func(e *LogEvent) { e.Outcome = 4 })}, "outcome 4"},
+		{"processor", Up{Events: ev(func(e *LogEvent) { e.Proc = -2 })}, "processor -2"},
+		{"occupancy", Up{Events: ev(func(e *LogEvent) { e.Occ = fullOcc + 1 })}, "more than a whole processor"},
+		{"time", Up{Events: ev(func(e *LogEvent) { e.Time = 0 })}, "time 0"},
+		{"name", Up{Events: ev(func(e *LogEvent) { e.Name = strings.Repeat("x", maxEventName+1) })}, "a name of"},
+		{"deps", Up{Events: ev(func(e *LogEvent) { e.Deps = make([]uint64, maxEventDeps+1) })}, "dependencies"},
+		{"too many", Up{Events: &Events{From: 2, Events: make([]LogEvent, MaxEvents+1)}}, "events in one message"},
+		{"thread", Up{Done: &Done{Task: 1, Worker: 2, Thread: -1}}, "processor -1"},
+		{"moved", Up{Done: &Done{Task: 1, Worker: 2, Moved: -1}}, "-1 bytes of arguments"},
+		{"pulled", Up{Done: &Done{Task: 1, Worker: 2, Pulled: -5}}, "-5 bytes pulled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := Encode(tc.up)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Decode[Up](data); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+	data, _ := Encode(Beat{Worker: 2, Pulled: -1})
+	if _, err := Decode[Beat](data); err == nil || !strings.Contains(err.Error(), "-1 bytes pulled") {
+		t.Fatalf("a heartbeat with -1 bytes pulled: %v", err)
+	}
+	good, _ := Encode(Up{Events: ev(func(*LogEvent) {})})
+	if _, err := Decode[Up](good); err != nil {
+		t.Fatalf("a good report: %v", err)
+	}
+}
