@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dagr/dagr"
@@ -325,4 +326,14 @@ func ExampleNew() {
 	// Output:
 	// 42 <nil>
 	// true
+}
+
+// WithOptions gives the tasks spawned with a context, and what they spawn,
+// the options they do not set themselves (Dagger's with_options).
+func ExampleWithOptions() {
+	ctx := dagr.WithOptions(context.Background(), dagr.Options{Name: "stage 1", Retries: 2})
+	a := dagr.Spawn(ctx, strings.ToUpper, "dagr")
+	b := dagr.Spawn(ctx, strings.ToUpper, dagr.Options{Name: "stage 1b"}, "dag")
+	fmt.Println(a.Name(), b.Name(), dagr.OptionsFrom(ctx).Retries)
+	// Output: stage 1 stage 1b 2
 }

@@ -30,6 +30,9 @@ func Spawn(ctx context.Context, f any, args ...any) *Task {
 
 // Spawn is the package-level Spawn on s.
 func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
+	if scopedOptions.Load() {
+		args = withScopedOptions(ctx, args)
+	}
 	if thisWorker != nil {
 		if t, ok := s.forward(orBackground(ctx), f, args); ok {
 			return t
