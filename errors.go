@@ -30,11 +30,25 @@ type TaskError struct {
 	Origin uint64 // the task whose f failed first (== Task when it failed itself)
 	Err    error  // the original error, returned by Unwrap
 
+	// Tries is how many times the origin's f ran before the failure, when
+	// its Options.Retries made it run more than once: every try failed, Err
+	// wraps the last try's error, and the message ends "(after N tries)".
+	// It is 0 when f ran once, or not at all.
+	Tries int
+
 	originName string
 }
 
 func newTaskError(id uint64, name string, f *sched.Failure) *TaskError {
-	return &TaskError{Task: id, Name: name, Origin: f.Origin, Err: f.Err, originName: f.OriginName}
+	te := &TaskError{Task: id, Name: name, Origin: f.Origin, Err: f.Err, originName: f.OriginName}
+	// The engine wraps the last try's error when there were several. The
+	// origin's is the first in the chain: an error that wraps a fetched
+	// task's failure has that task as its origin.
+	var re *sched.RetriesError
+	if errors.As(f.Err, &re) {
+		te.Tries = re.Tries
+	}
+	return te
 }
 
 // Error names the fetched task, the origin task when it is another one, and

@@ -19,14 +19,14 @@ import (
 // that the handle may travel to other processes at once.
 
 // forward spawns f(args...) on worker 1 for a task on this worker, and
-// returns its handle; false means that the task runs here, as it would
+// makes t its handle; false means that the task runs here, as it would
 // on worker 1: f is not registered, the call is bad (the local spawn says
 // why), its options hold Restore or Checkpoint (functions of this
 // process), or an argument is a task that lives on this worker only.
-func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool) {
+func (s *Scheduler) forward(t *Task, ctx context.Context, f any, args []any) bool {
 	name, ok := registry.Registered(f)
 	if !ok {
-		return nil, false
+		return false
 	}
 	var o Options
 	if len(args) > 0 {
@@ -35,11 +35,11 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 		}
 	}
 	if o.Restore != nil || o.Checkpoint != nil {
-		return nil, false // functions of this process: the task runs here, with them
+		return false // functions of this process: the task runs here, with them
 	}
 	sig, err := call.Analyze(f)
 	if err != nil || sig.CheckCount(f, len(args)) != nil {
-		return nil, false
+		return false
 	}
 	// An id from the counter of this process's tasks, so that no task of
 	// this worker that lives here has it (see workerTaskID).
@@ -47,23 +47,20 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 	sp := &wire.Spawn{Task: id, From: MyID(), Func: name, Name: o.Name, Single: o.Single,
 		Occupancy: o.Occupancy, Priority: o.Priority, Timeout: o.Timeout, Retries: o.Retries,
 		WorkerDeaths: o.WorkerDeaths, RunOnce: o.RunOnce}
-	switch sc := o.Scope.(type) {
-	case nil, anyScope:
-	case workerScope:
-		sp.Workers = []int(sc)
-	case exactScope:
-		sp.Workers = []int{sc.p.Worker()}
-		if tp, ok := sc.p.(ThreadProc); ok {
-			sp.Thread = tp.Thread
-		}
+	workers, thread, ok := scopeOnWire(o.Scope)
+	if !ok {
+		// Worker 1 cannot be told this scope: the task is placed on this
+		// worker's processors that it allows, or fails saying why.
+		return false
 	}
+	sp.Workers, sp.Thread = workers, thread
 	var bad error
 	for i, a := range args {
 		var data []byte
 		switch a := a.(type) {
 		case *Task:
 			if a == nil || a.node.Ref() == 0 {
-				return nil, false // it lives here only: so does the task that takes it
+				return false // it lives here only: so does the task that takes it
 			}
 			data = wire.EncodeRef(a.node.Ref())
 		case *Chunk:
@@ -98,13 +95,12 @@ func (s *Scheduler) forward(ctx context.Context, f any, args []any) (*Task, bool
 		stop := context.AfterFunc(ctx, func() { thisWorker.CancelHome(ctx, id) })
 		a.OnArrival(func() { stop() })
 	}
-	t := new(Task)
 	s.handle(t, ctx, id, f, sig, o.Name, wait, bad)
 	if bad == nil {
 		// Once t is garbage, its hold on worker 1 ends.
 		runtime.AddCleanup(t, releaseHome, id)
 	}
-	return t, true
+	return true
 }
 
 // releaseHome runs when a handle of task id, which lives on worker 1, is

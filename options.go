@@ -20,7 +20,7 @@ const NoOccupancy = -1.0
 // argument of f. The zero Options is the default for every field.
 type Options struct {
 	Name       string        // shown in errors, logs and pictures; default: the function's name
-	Single     int           // run on this worker (1 = the process that runs the scheduler); 0: any
+	Single     int           // run on this worker (1 = the process that runs the scheduler); 0: any; with Scope, on the processors of this worker that Scope allows
 	Scope      Scope         // the processors the task may run on; nil: any
 	Occupancy  float64       // share of one processor the task takes while it runs: 0 (unset) means 1; a value in (0,1]; NoOccupancy for tasks that mostly wait
 	TimeUtil   time.Duration // expected run time, a hint for placement

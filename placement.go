@@ -3,7 +3,9 @@ package dagr
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/dagr/dagr/internal/call"
@@ -18,39 +20,276 @@ type placement struct {
 	remote *cluster.Target
 }
 
-// placement resolves Options.Single and Options.Scope. A scope that allows
-// processors of this process runs the task here; one that allows only
-// other workers' runs it on one of those, chosen when the task starts.
+// placement resolves Options.Single and Options.Scope. Both together
+// allow the processors of worker Single that the scope allows. A scope
+// that allows processors of this process runs the task here, on any of
+// them; one that allows only other workers' runs it on one of those (see
+// targetOf). A scope that allows nothing fails the task, saying why.
 func (s *Scheduler) placement(single int, scope Scope) (placement, error) {
 	me := MyID()
 	switch {
 	case single < 0:
 		return placement{}, fmt.Errorf("dagr: Options.Single is %d; worker ids start at 1", single)
-	case single > 0 && single != me:
+	case scope == nil && single > 0 && single != me:
 		return s.remotePlacement(fmt.Sprintf("Options.Single names worker %d", single), cluster.Target{Workers: []int{single}})
 	case scope == nil:
 		return placement{}, nil
 	}
-	if procs, ok := scope.procsOn(me, s.procs); ok {
-		return placement{procs: procs}, nil
+	if single == 0 || single == me {
+		// Most scopes allow processors here: that is found without a set.
+		if procs, ok := scope.on(me, s.procs); ok {
+			return placement{procs: procs}, nil
+		}
 	}
-	var t cluster.Target
-	switch sc := scope.(type) {
-	case workerScope:
-		t.Workers = slices.DeleteFunc(slices.Clone([]int(sc)), func(id int) bool { return id == me })
-	case exactScope:
-		t.Workers = []int{sc.p.Worker()}
-		if tp, ok := sc.p.(ThreadProc); ok {
-			t.Thread = tp.Thread
-			if t.Thread < 1 {
-				return placement{}, fmt.Errorf("%w: %v names processor %d, and processors count from 1", ErrNoProcessor, scope, t.Thread)
+	set := scope.procs()
+	if len(set) == 0 {
+		return placement{}, fmt.Errorf("%w: %v allows no processor: %s", ErrNoProcessor, scope, whyEmpty(scope))
+	}
+	next := func() uint64 { return 0 }
+	if t, ok := scope.(interface{ next() uint64 }); ok {
+		next = t.next // the tasks of one scope take its processors in turn, with or without a Single
+	}
+	if single > 0 {
+		if set = set.and(WorkerScope(single).procs()); len(set) == 0 {
+			return placement{}, fmt.Errorf("%w: Options.Single is %d and Options.Scope is %v, which allows no processor of worker %d", ErrNoProcessor, single, scope, single)
+		}
+		scope = IntersectScope(WorkerScope(single), scope) // for messages
+	}
+	// Here the scope allows no processor of this worker.
+	if me != 1 {
+		return placement{}, fmt.Errorf("%w: %v allows no processor of worker %d, which has %d processors; a task on worker %d spawns tasks on its own worker only, in this version", ErrNoProcessor, scope, me, s.procs, me)
+	}
+	t, ok := s.remoteTarget(set, next)
+	if !ok {
+		return placement{}, s.noProcessor(scope)
+	}
+	return placement{remote: &t}, nil
+}
+
+// remoteTarget returns where a task of the processors set runs when it
+// allows none of this process (see targetOf), among the workers that live
+// now.
+func (s *Scheduler) remoteTarget(set procSet, next func() uint64) (cluster.Target, bool) {
+	cl := s.cluster()
+	if cl == nil {
+		return cluster.Target{}, false
+	}
+	var live []workerProcs
+	for _, w := range cl.Workers() {
+		if n := cl.Procs(w); w != MyID() && n > 0 {
+			live = append(live, workerProcs{id: w, procs: n})
+		}
+	}
+	return targetOf(set, live, next)
+}
+
+// workerProcs is a live worker and its number of processors.
+type workerProcs struct{ id, procs int }
+
+// targetOf returns a target of set among workers, in increasing order of
+// id: the workers whose processors set holds all of, any of them (and the
+// workers that set holds whole by name, which may join later); else,
+// when it holds only some processors of each worker, processor t of the
+// workers that have t in set, for the t numbered next() among those that
+// set holds (next spreads the tasks of a scope over them). A Target names
+// workers and one processor number for all of them, so a set that holds
+// several, but not all, processors of a worker cannot be given to it
+// whole: the task goes to one of them. False means that set holds no
+// processor of workers.
+func targetOf(set procSet, workers []workerProcs, next func() uint64) (cluster.Target, bool) {
+	var (
+		whole    []int
+		byThread = map[int][]int{} // processor number: the workers whose processor of that number set holds
+	)
+	for _, w := range workers {
+		switch idx, ok := set.on(w.id, w.procs); {
+		case !ok:
+		case idx == nil:
+			whole = append(whole, w.id)
+		default:
+			for _, i := range idx {
+				byThread[i+1] = append(byThread[i+1], w.id)
 			}
 		}
 	}
-	if len(t.Workers) == 0 {
-		return placement{}, fmt.Errorf("%w: no processor of the live workers %v (with %d processors on worker %d) is in %v", ErrNoProcessor, s.Workers(context.Background()), s.procs, me, scope)
+	if len(whole) > 0 {
+		// With the workers it names whole that do not live yet: one may
+		// by the time the task starts.
+		for _, b := range set {
+			if b.threads.every && !b.workers.every {
+				whole = append(whole, b.workers.ids...)
+			}
+		}
+		slices.Sort(whole)
+		return cluster.Target{Workers: slices.Compact(whole)}, true
 	}
-	return s.remotePlacement(scope.String(), t)
+	if len(byThread) == 0 {
+		return cluster.Target{}, false
+	}
+	threads := slices.Sorted(maps.Keys(byThread))
+	th := threads[next()%uint64(len(threads))]
+	return cluster.Target{Workers: byThread[th], Thread: th}, true
+}
+
+// noProcessor is the error of a task of scope, which allows processors,
+// but none of the live workers'.
+func (s *Scheduler) noProcessor(scope Scope) error {
+	var named string
+	if sc, ok := scope.(exactScope); ok {
+		if tp, ok := sc.p.(ThreadProc); ok {
+			named = fmt.Sprintf(" (it names processor %d of worker %d)", tp.Thread, tp.Owner)
+		}
+	}
+	var live []string
+	for _, w := range s.Workers(context.Background()) {
+		n, noun := s.procsOf(w), "processors"
+		if n == 1 {
+			noun = "processor"
+		}
+		live = append(live, fmt.Sprintf("worker %d has %d %s", w, n, noun))
+	}
+	return fmt.Errorf("%w: %v allows no processor of the live workers%s: %s", ErrNoProcessor, scope, named, strings.Join(live, ", "))
+}
+
+// procsOf returns the number of processors of live worker w, or 0 when w
+// is not live, or not known here: a worker other than 1 knows its own
+// only.
+func (s *Scheduler) procsOf(w int) int {
+	if w == MyID() {
+		return s.procs
+	}
+	if cl := s.cluster(); cl != nil {
+		return cl.Procs(w)
+	}
+	return 0
+}
+
+// whyEmpty says why sc, whose set is empty, allows no processor.
+func whyEmpty(sc Scope) string {
+	switch sc := sc.(type) {
+	case workerScope:
+		if len(sc) == 0 {
+			return "it names no worker"
+		}
+		return "worker ids count from 1"
+	case exactScope:
+		switch p := sc.p.(type) {
+		case nil:
+			return "it names no processor"
+		case OSProc:
+			return "worker ids count from 1"
+		case ThreadProc:
+			if p.Owner < 1 {
+				return "worker ids count from 1"
+			}
+			return fmt.Sprintf("it names processor %d, and processors count from 1", p.Thread)
+		default:
+			return fmt.Sprintf("a %T is not a processor that tasks run on: name an OSProc or a ThreadProc", p)
+		}
+	case *threadScope:
+		if len(sc.threads) == 0 {
+			return "it names no processor"
+		}
+		return "processors count from 1"
+	case *unionScope:
+		if len(sc.scopes) == 0 {
+			return "it unites no scope"
+		}
+		return fmt.Sprintf("none of its scopes allows one (%v: %s)", sc.scopes[0], whyEmpty(sc.scopes[0]))
+	case *intersectScope:
+		return whyDisjoint(sc.scopes)
+	}
+	return "it allows none"
+}
+
+// whyDisjoint says why scopes have no processor in common: the first
+// that allows none, or the first that has none in common with another
+// before it, or with those before it together.
+func whyDisjoint(scopes []Scope) string {
+	set := everySet
+	for i, sc := range scopes {
+		own := sc.procs()
+		if len(own) == 0 {
+			return fmt.Sprintf("%v allows none: %s", sc, whyEmpty(sc))
+		}
+		if set = set.and(own); len(set) > 0 {
+			continue
+		}
+		for _, before := range scopes[:i] {
+			if len(before.procs().and(own)) == 0 {
+				return fmt.Sprintf("%v and %v have no processor in common", before, sc)
+			}
+		}
+		return fmt.Sprintf("%s and %v have no processor in common", joinScopes(scopes[:i]), sc)
+	}
+	return "they have no processor in common"
+}
+
+// CompatibleProcessors returns the processors of the live workers of
+// ctx's scheduler that scope allows (Dagger's compatible_processors), in
+// order of worker and processor number; a nil scope is AnyScope. Each is a
+// ThreadProc, since tasks run on those. A task with scope runs on one of
+// them, or fails with ErrNoProcessor when there is none; it may use fewer
+// than all of them (see Scope). Inside a task on a worker other
+// than 1, only that worker's processors are known, and only those are
+// listed.
+func CompatibleProcessors(ctx context.Context, scope Scope) []Processor {
+	return schedulerOf(ctx).CompatibleProcessors(ctx, scope)
+}
+
+// CompatibleProcessors is the package-level CompatibleProcessors on s.
+func (s *Scheduler) CompatibleProcessors(ctx context.Context, scope Scope) []Processor {
+	if scope == nil {
+		scope = AnyScope()
+	}
+	set := scope.procs()
+	var out []Processor
+	if len(set) == 0 {
+		return out
+	}
+	for _, w := range s.Workers(ctx) {
+		n := s.procsOf(w)
+		idx, ok := set.on(w, n)
+		switch {
+		case !ok:
+		case idx == nil:
+			for t := 1; t <= n; t++ {
+				out = append(out, ThreadProc{Owner: w, Thread: t})
+			}
+		default:
+			for _, i := range idx {
+				out = append(out, ThreadProc{Owner: w, Thread: i + 1})
+			}
+		}
+	}
+	return out
+}
+
+// scopeOnWire returns sc as a spawn from a worker tells it to worker 1
+// (wire.Spawn's Workers and Thread, which home makes a scope of again):
+// ok is false when those cannot express sc, and the task must then be
+// placed on the worker that spawns it, or fail there.
+func scopeOnWire(sc Scope) (workers []int, thread int, ok bool) {
+	if sc == nil {
+		return nil, 0, true
+	}
+	set := sc.procs()
+	switch {
+	case len(set) == 0:
+		return nil, 0, false
+	case len(set) == 1 && set[0].workers.every && set[0].threads.every:
+		return nil, 0, true
+	case len(set) == 1 && len(set[0].workers.ids) == 1 && len(set[0].threads.ids) == 1:
+		return set[0].workers.ids, set[0].threads.ids[0], true
+	}
+	var ids idSet
+	for _, b := range set {
+		if b.workers.every || !b.threads.every {
+			return nil, 0, false
+		}
+		ids = ids.or(b.workers)
+	}
+	return ids.ids, 0, true
 }
 
 // remotePlacement checks that a worker of t lives, with processor

@@ -30,21 +30,38 @@ func Spawn(ctx context.Context, f any, args ...any) *Task {
 
 // Spawn is the package-level Spawn on s.
 func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
+	f, args = unname(f, args) // a Named function: its name goes in the Options, before the context's
 	if scopedOptions.Load() {
 		args = withScopedOptions(ctx, args)
 	}
-	if thisWorker != nil {
-		if t, ok := s.forward(orBackground(ctx), f, args); ok {
+	if queuesUsed.Load() {
+		if q, ok := queueOf(ctx); ok {
+			t := new(Task)
+			q.put(t, queued{s: s, ctx: unqueued{ctx}, f: f, args: append([]any(nil), args...)})
 			return t
 		}
 	}
-	return s.spawn(ctx, 0, f, args...)
+	return s.spawnNow(new(Task), ctx, f, args, nil)
+}
+
+// spawnNow makes t the task of f(args...), now, to run after the tasks of
+// after too.
+func (s *Scheduler) spawnNow(t *Task, ctx context.Context, f any, args []any, after []*Task) *Task {
+	if thisWorker != nil && len(after) == 0 && s.forward(t, orBackground(ctx), f, args) {
+		return t
+	}
+	return s.spawnInto(t, ctx, 0, f, args, after)
 }
 
 // spawn is Spawn, with the task's id when not 0.
 func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *Task {
+	return s.spawnInto(new(Task), ctx, id, f, args, nil)
+}
+
+// spawnInto makes t the task of f(args...), with id when not 0, to run
+// after the tasks of after too.
+func (s *Scheduler) spawnInto(t *Task, ctx context.Context, id uint64, f any, args []any, after []*Task) *Task {
 	ctx = orBackground(ctx)
-	t := new(Task)
 	if id != 0 {
 		t.node.SetID(id)
 	}
@@ -73,6 +90,12 @@ func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *T
 	)
 	if bad == nil {
 		copied, deps, bad = bindArgs(sig, f, args, depBuf[:0])
+	}
+	for _, a := range after {
+		if bad == nil && !a.node.Spawned() {
+			bad = fmt.Errorf("dagr: %s was to run after a task that was never spawned", call.Name(f))
+		}
+		deps = append(deps, sched.Dep{Arg: sched.After, Node: &a.node})
 	}
 	if bad == nil && !pinned && s.cl.Load() != nil {
 		spec = s.spread(spec, f, opts)

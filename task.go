@@ -91,7 +91,7 @@ func errNotSpawned(t *Task) error {
 	if t == nil {
 		return errors.New("dagr: wait on a nil *Task")
 	}
-	return errors.New("dagr: wait on a *Task that Spawn did not make (a zero Task)")
+	return errors.New("dagr: wait on a *Task that is not spawned: one that a SpawnBulk block holds until it ends, or one that Spawn did not make (a zero Task)")
 }
 
 // Ready reports whether the task has ended, failed or not (Dagger's

@@ -33,6 +33,7 @@ type Thunk struct {
 // Options, it is the thunk's options. The call is checked as Spawn checks
 // it; a bad call makes a thunk whose computation fails with that error.
 func Delayed(f any, args ...any) *Thunk {
+	f, args = unname(f, args) // a Named function: its name goes in the Options
 	t := &Thunk{id: sched.NewID(), f: f}
 	if len(args) > 0 {
 		if o, ok := args[0].(Options); ok {

@@ -33,8 +33,10 @@ var errClosedCanceled = fmt.Errorf("%w: %w", ErrClosed, context.Canceled)
 // ErrCanceled is how a task cancelled by Cancel fails.
 var ErrCanceled = fmt.Errorf("task cancelled: %w", context.Canceled)
 
-// RetriesError is the error of a task whose every try failed: Err is the
-// last try's error.
+// RetriesError is the error of a task whose every try failed, when there
+// were several (Spec.Retries): Err is the last try's error. The public
+// TaskError reports Tries (newTaskError finds it with errors.As), and
+// its message ends with this one's "(after N tries)".
 type RetriesError struct {
 	Tries int
 	Err   error

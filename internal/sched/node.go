@@ -120,11 +120,17 @@ func (e edges) appendTo(work []edge) []edge {
 	return work
 }
 
-// Dep says that argument Arg of a spawned call is the result of Node.
+// Dep says that argument Arg of a spawned call is the result of Node. An
+// Arg of After says that the node runs after Node, taking nothing from it:
+// it waits for Node's end, and fails if Node fails.
 type Dep struct {
 	Arg  int
 	Node *Node
 }
+
+// After is the Arg of a Dep that orders two nodes, with no value between
+// them.
+const After = -1
 
 // Node is one task: a call f(args...) whose arguments may be other nodes'
 // results. The zero Node is ready for Spawn, which fills it in place, so
@@ -452,6 +458,12 @@ func (n *Node) release() {
 func (n *Node) deliver(arg int, v any, from *Node, readied *[]*Node) {
 	if n.state.Load() == stateEnded {
 		n.inputDone()
+		return
+	}
+	if arg == After {
+		if n.pending.Add(-1) == 0 {
+			n.ready(readied)
+		}
 		return
 	}
 	if !n.sig.Fits(arg, v) && !fitsRemote(n.sig, arg, v) {

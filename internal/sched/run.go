@@ -107,6 +107,10 @@ func (s *Scheduler) try(p *proc, n *Node, last bool, depth int32) (res any, err 
 		ctx = tc
 		if spec.Timeout > 0 {
 			timeout := timeoutError(spec.Timeout)
+			if last && spec.Retries > 0 {
+				// The node fails with this error at once: it names the tries.
+				timeout = &RetriesError{Tries: spec.Retries + 1, Err: timeout}
+			}
 			tc.timer = time.AfterFunc(spec.Timeout, func() { tc.expire(timeout, last) })
 		}
 	}
