@@ -36,6 +36,30 @@ type queue interface {
 	// putGroup is put for the spawns of a bulk block that ended: they go
 	// together.
 	putGroup(ts []*Task, qs []queued)
+	// hide returns ctx, a context of the block, as the block's tasks see
+	// it: without the block's queue.
+	hide(ctx context.Context) context.Context
+}
+
+// queueBlock is what the queues of blocks share: the block's context, and that
+// context as its tasks see it, made once.
+type queueBlock struct {
+	ctx    context.Context
+	hidden context.Context // an unqueued, boxed once
+}
+
+func (b *queueBlock) hide(ctx context.Context) context.Context {
+	if ctx == b.ctx { // a pointer (context.WithValue's): == cannot panic
+		return b.hidden
+	}
+	return unqueued{ctx}
+}
+
+// newBlock gives b the context of a block with queue q, derived from ctx.
+func newBlock(b *queueBlock, ctx context.Context, q queue) context.Context {
+	b.ctx = context.WithValue(ctx, queueKey{}, q)
+	b.hidden = unqueued{b.ctx}
+	return b.ctx
 }
 
 func queueOf(ctx context.Context) (queue, bool) {
@@ -62,6 +86,8 @@ func (c unqueued) Value(key any) any {
 type direct struct{}
 
 func (direct) put(t *Task, q queued) { q.s.spawnNow(t, q.ctx, q.f, q.args, q.after) }
+
+func (direct) hide(ctx context.Context) context.Context { return unqueued{ctx} }
 
 func (d direct) putGroup(ts []*Task, qs []queued) {
 	for i := range ts {
@@ -95,11 +121,12 @@ func SpawnBulk(ctx context.Context, body func(ctx context.Context) error) error 
 	b := &bulk{parent: parentQueue(ctx)}
 	queuesUsed.Store(true)
 	defer b.end()
-	return body(context.WithValue(ctx, queueKey{}, queue(b)))
+	return body(newBlock(&b.queueBlock, ctx, b))
 }
 
 // bulk is the queue of a SpawnBulk block.
 type bulk struct {
+	queueBlock
 	parent queue
 	mu     sync.Mutex
 	ended  bool
@@ -108,7 +135,14 @@ type bulk struct {
 }
 
 func (b *bulk) put(t *Task, q queued) {
-	b.putGroup([]*Task{t}, []queued{q})
+	b.mu.Lock()
+	if !b.ended {
+		b.tasks, b.spawns = append(b.tasks, t), append(b.spawns, q)
+		b.mu.Unlock()
+		return
+	}
+	b.mu.Unlock()
+	b.parent.put(t, q) // a spawn with the queueBlock's context after it ended
 }
 
 func (b *bulk) putGroup(ts []*Task, qs []queued) {
@@ -119,7 +153,7 @@ func (b *bulk) putGroup(ts []*Task, qs []queued) {
 		return
 	}
 	b.mu.Unlock()
-	b.parent.putGroup(ts, qs) // a spawn with the block's context after it ended
+	b.parent.putGroup(ts, qs) // a spawn with the queueBlock's context after it ended
 }
 
 // end submits the block's tasks, as one group.
@@ -162,19 +196,24 @@ func SpawnSequential(ctx context.Context, body func(ctx context.Context) error) 
 		}()
 	}
 	queuesUsed.Store(true)
-	return body(context.WithValue(ctx, queueKey{}, queue(q)))
+	return body(newBlock(&q.queueBlock, ctx, q))
 }
 
 // sequence is the queue of a SpawnSequential block: last is the step
 // before the next spawn, a task or a bulk block's group.
 type sequence struct {
+	queueBlock
 	parent queue
 	mu     sync.Mutex // held while a spawn is passed on, so that steps keep their order
 	last   []*Task
 }
 
 func (s *sequence) put(t *Task, q queued) {
-	s.putGroup([]*Task{t}, []queued{q})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q.after = append(q.after, s.last...)
+	s.parent.put(t, q)
+	s.last = append(s.last[:0:0], t)
 }
 
 func (s *sequence) putGroup(ts []*Task, qs []queued) {

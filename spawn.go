@@ -37,7 +37,7 @@ func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
 	if queuesUsed.Load() {
 		if q, ok := queueOf(ctx); ok {
 			t := new(Task)
-			q.put(t, queued{s: s, ctx: unqueued{ctx}, f: f, args: append([]any(nil), args...)})
+			q.put(t, queued{s: s, ctx: q.hide(ctx), f: f, args: append([]any(nil), args...)})
 			return t
 		}
 	}
