@@ -141,6 +141,18 @@
 //	})
 //	// every task has ended here, and its writes are visible
 //
+// [WaitAll], [FetchAll] and [FetchAllAs] wait for many tasks, and
+// [WaitAny] and [WaitAnyCancel] for the first of them. [SpawnBulk] (Dagger's
+// spawn_bulk) holds the tasks spawned in its body until it ends, and
+// [SpawnSequential] (spawn_sequential) runs them one after another.
+//
+// # Typed graphs
+//
+// [Spawn1] and its kin ([Spawn0] to [Spawn4], [Spawn0Ctx] to [Spawn4Ctx],
+// [Gather]) check a spawn at compile time: arguments are typed tasks
+// ([TaskOf]) or values ([Value]), and the task's Fetch returns the
+// function's result type.
+//
 // # Nested spawning
 //
 // A task's f may call Spawn, Fetch, Wait and Sync with the context it was
@@ -286,9 +298,14 @@
 // processor.
 //
 // A [Scope] is a set of processors a task may run on: [AnyScope],
-// [WorkerScope] (Dagger's ProcessScope), or [ExactScope] of one processor.
-// [Options].Single names one worker. Inside a task, [CurrentProcessor]
-// says where it runs:
+// [WorkerScope] (Dagger's ProcessScope), [ExactScope] of one processor, or
+// [ThreadScope] (processors by number, on every worker); [UnionScope] and
+// [IntersectScope] (Dagger's constrain) combine them, and
+// [CompatibleProcessors] lists the live processors a scope allows.
+// [Options].Single names one worker; with a Scope, the processors of that
+// worker that it allows. [WithOptions] gives the tasks spawned with a
+// context the options they do not set (Dagger's with_options). Inside a
+// task, [CurrentProcessor] says where it runs:
 //
 //	first := dagr.ExactScope(dagr.ThreadProc{Owner: 1, Thread: 1})
 //	where := func(ctx context.Context) string { return dagr.CurrentProcessor(ctx).String() }
