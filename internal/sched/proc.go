@@ -380,6 +380,14 @@ func (p *proc) takeDeferred() *Node {
 // looking at maxStealProbes processors with something queued at most. Only
 // those are looked at, through the scheduler's set of them, so that a
 // steal costs about the same however many processors there are.
+//
+// The node taken may be claimed where it was queued before p claims it (a
+// wait that runs its child inline reads the node's state, not the queue):
+// steal then looks again, since the nodes behind it may have no other
+// runner coming. Giving up there, as it once did, left an idle processor
+// beside a queue of nodes it could run, while that queue's processor was
+// held by a task waiting for them (TestProcsIdleProcessorsSteal hung about
+// once in 200 runs under load).
 func (p *proc) steal() *Node {
 	if p.s.queuedProcs.Load() == 0 {
 		return nil
@@ -402,6 +410,9 @@ func (p *proc) steal() *Node {
 		}
 		q.queue.pop()
 		q.unlock()
+		if afterStealPop != nil {
+			afterStealPop(n)
+		}
 
 		p.mu.Lock()
 		if !p.closed && p.startsLocked(n.occupancy()) && p.claimLocked(n) {
@@ -409,11 +420,19 @@ func (p *proc) steal() *Node {
 			return n
 		}
 		p.unlock()
+		if n.state.Load() != stateQueued {
+			from = i // claimed meanwhile: look at q again
+			continue
+		}
 		p.s.enqueue(n, p)
 		return nil
 	}
 	return nil
 }
+
+// afterStealPop, when not nil, runs in steal between taking a node from
+// another processor's queue and claiming it: tests claim the node there.
+var afterStealPop func(n *Node)
 
 // block gives back the share of a running node whose f waits, so that
 // other nodes may run meanwhile. It reports false, doing nothing, when the

@@ -128,3 +128,36 @@ func TestProcAdmissionStopsAtFirstMisfit(t *testing.T) {
 		t.Fatalf("admitted %d nodes, want the second small one", len(started))
 	}
 }
+
+// TestStealClaimedMeanwhile: the node that a steal takes from another
+// processor's queue may be claimed where it was before the steal claims
+// it (a wait runs it inline); the steal then takes the node behind it.
+// (A steal that gave up there left an idle processor beside a queue whose
+// processor was held by a task waiting for the node behind:
+// TestProcsIdleProcessorsSteal hung about once in 200 runs under load.)
+func TestStealClaimedMeanwhile(t *testing.T) {
+	s := newTestScheduler(t, 2)
+	p1, p2 := s.procs[0], s.procs[1]
+	first, behind := nodeOf(s, 1), nodeOf(s, 1)
+	p1.mu.Lock()
+	p1.pushLocked(first)
+	p1.pushLocked(behind)
+	p1.unlock()
+	afterStealPop = func(n *Node) {
+		if n == first {
+			n.state.Store(stateRunning) // a wait on p1 claims it inline
+		}
+	}
+	t.Cleanup(func() { afterStealPop = nil })
+
+	got := p2.steal()
+	if got != behind {
+		t.Fatalf("p2 stole %p, want the node behind the one claimed meanwhile (%p)", got, behind)
+	}
+	if got.state.Load() != stateRunning || p2.used.Load() != FullOccupancy {
+		t.Fatalf("the stolen node is in state %d on a processor using %d", got.state.Load(), p2.used.Load())
+	}
+	p2.mu.Lock()
+	p2.stopLocked(got)
+	p2.unlock()
+}
