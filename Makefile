@@ -10,10 +10,13 @@ BENCHCOUNT ?= 8
 
 # The dashboard's browser test needs Chromium: .ci/chromium installs
 # Debian's package if it is missing, and the test fails instead of
-# skipping without it.
+# skipping without it. The root package's tests take 3-6 minutes under
+# -race here: -timeout 20m leaves a slower machine room under go test's
+# default of 10 minutes per package (tests that could hang have
+# deadlines of their own).
 test: lint fuzz
 	.ci/chromium
-	DAGR_REQUIRE_CHROMIUM=1 go test -race -count=1 ./...
+	DAGR_REQUIRE_CHROMIUM=1 go test -race -count=1 -timeout 20m ./...
 
 # Every fuzz target (each decoder of what other processes send), for
 # FUZZTIME each, from its committed corpus in testdata/fuzz; a crash
