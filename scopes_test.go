@@ -160,65 +160,6 @@ func TestScopesSingleAndScope(t *testing.T) {
 	}
 }
 
-// scopeCase is a random scope and the processors it allows, by set
-// arithmetic on explicit pairs of a worker and a processor number.
-type scopeCase struct {
-	scope  dagr.Scope
-	allows func(w, t int) bool
-}
-
-// randomScopeCase returns a random scope of at most depth levels of
-// unions and intersections over workers and processor numbers up to max,
-// with ids below 1 and nil scopes among them.
-func randomScopeCase(r *rand.Rand, depth, max int) scopeCase {
-	id := func() int { return r.IntN(max+1) - r.IntN(2) }
-	ids := func() []int {
-		s := make([]int, r.IntN(4))
-		for i := range s {
-			s[i] = id()
-		}
-		return s
-	}
-	kind := r.IntN(8)
-	if depth == 0 {
-		kind = r.IntN(6)
-	}
-	switch kind {
-	case 0:
-		return scopeCase{dagr.AnyScope(), func(int, int) bool { return true }}
-	case 1:
-		ws := ids()
-		return scopeCase{dagr.WorkerScope(ws...), func(w, _ int) bool { return slices.Contains(ws, w) }}
-	case 2, 3:
-		p := scopeTP(id(), id())
-		return scopeCase{dagr.ExactScope(p), func(w, t int) bool { return w == p.Owner && t == p.Thread }}
-	case 4:
-		p := dagr.OSProc{ID: id()}
-		return scopeCase{dagr.ExactScope(p), func(w, _ int) bool { return w == p.ID }}
-	case 5:
-		ts := ids()
-		return scopeCase{dagr.ThreadScope(ts...), func(_, t int) bool { return slices.Contains(ts, t) }}
-	}
-	parts := make([]scopeCase, r.IntN(4))
-	scopes := make([]dagr.Scope, len(parts))
-	for i := range parts {
-		if r.IntN(10) == 0 {
-			parts[i] = scopeCase{nil, func(int, int) bool { return true }}
-			continue
-		}
-		parts[i] = randomScopeCase(r, depth-1, max)
-		scopes[i] = parts[i].scope
-	}
-	if kind == 6 {
-		return scopeCase{dagr.UnionScope(scopes...), func(w, t int) bool {
-			return slices.ContainsFunc(parts, func(p scopeCase) bool { return p.allows(w, t) })
-		}}
-	}
-	return scopeCase{dagr.IntersectScope(scopes...), func(w, t int) bool {
-		return !slices.ContainsFunc(parts, func(p scopeCase) bool { return !p.allows(w, t) })
-	}}
-}
-
 // TestScopesRandomAgainstOracle: for random scopes over workers 1 to 3
 // and processor numbers up to 5, on a scheduler of 4 processors,
 // CompatibleProcessors is what the oracle allows of them, and tasks of the
@@ -237,30 +178,30 @@ func TestScopesRandomAgainstOracle(t *testing.T) {
 	r := rand.New(rand.NewPCG(seed, 4))
 	var none, some, several int
 	for range scopes {
-		sc := randomScopeCase(r, 3, 5)
+		scope, allows := dagr.RandomScope(r, 3, 5)
 		var want []dagr.Processor
 		for th := 1; th <= procs; th++ {
-			if sc.allows(1, th) {
+			if allows(1, th) {
 				want = append(want, scopeTP(1, th))
 			}
 		}
-		got := dagr.CompatibleProcessors(ctx, sc.scope)
+		got := dagr.CompatibleProcessors(ctx, scope)
 		if scopeProcs(got) != scopeProcs(want) {
-			t.Fatalf("seed %d: CompatibleProcessors(%v) = %v, the oracle says %v", seed, sc.scope, got, want)
+			t.Fatalf("seed %d: CompatibleProcessors(%v) = %v, the oracle says %v", seed, scope, got, want)
 		}
 		ts := make([]*dagr.Task, tasks)
 		for i := range ts {
-			ts[i] = dagr.Spawn(ctx, procsWhere, dagr.Options{Scope: sc.scope})
+			ts[i] = dagr.Spawn(ctx, procsWhere, dagr.Options{Scope: scope})
 		}
 		for _, task := range ts {
 			p, err := dagr.Fetch[dagr.Processor](ctx, task)
 			switch {
 			case len(want) == 0 && !errors.Is(err, dagr.ErrNoProcessor):
-				t.Fatalf("seed %d: a task of %v, which allows none of %v: %v, %v; want ErrNoProcessor", seed, sc.scope, s.Workers(ctx), p, err)
+				t.Fatalf("seed %d: a task of %v, which allows none of %v: %v, %v; want ErrNoProcessor", seed, scope, s.Workers(ctx), p, err)
 			case len(want) > 0 && err != nil:
-				t.Fatalf("seed %d: a task of %v, which allows %v: %v", seed, sc.scope, want, err)
+				t.Fatalf("seed %d: a task of %v, which allows %v: %v", seed, scope, want, err)
 			case len(want) > 0 && !slices.Contains(want, p):
-				t.Fatalf("seed %d: a task of %v ran on %v, which is not among %v", seed, sc.scope, p, want)
+				t.Fatalf("seed %d: a task of %v ran on %v, which is not among %v", seed, scope, p, want)
 			}
 		}
 		switch len(want) {

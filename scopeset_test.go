@@ -25,10 +25,11 @@ type oracleScope struct {
 }
 
 // randomScope returns a random scope of at most depth levels of unions and
-// intersections over AnyScope, WorkerScope, ExactScope and ThreadScope, ids
-// below 1 included.
-func randomScope(r *rand.Rand, depth int) oracleScope {
-	id := func() int { return r.IntN(scopeMaxID+1) - r.IntN(2) } // -1 to scopeMaxID
+// intersections over AnyScope, WorkerScope, ExactScope and ThreadScope,
+// with ids from -1 to max and nil scopes among the parts (see
+// RandomScope for the external tests).
+func randomScope(r *rand.Rand, depth, max int) oracleScope {
+	id := func() int { return r.IntN(max+1) - r.IntN(2) }
 	ids := func() []int {
 		s := make([]int, r.IntN(4))
 		for i := range s {
@@ -36,9 +37,9 @@ func randomScope(r *rand.Rand, depth int) oracleScope {
 		}
 		return s
 	}
-	kind := r.IntN(7)
+	kind := r.IntN(8)
 	if depth == 0 {
-		kind = r.IntN(5)
+		kind = r.IntN(6)
 	}
 	switch kind {
 	case 0:
@@ -46,23 +47,27 @@ func randomScope(r *rand.Rand, depth int) oracleScope {
 	case 1:
 		ws := ids()
 		return oracleScope{WorkerScope(ws...), func(w, _ int) bool { return slices.Contains(ws, w) }}
-	case 2:
+	case 2, 3:
 		p := ThreadProc{Owner: id(), Thread: id()}
 		return oracleScope{ExactScope(p), func(w, t int) bool { return w == p.Owner && t == p.Thread }}
-	case 3:
+	case 4:
 		p := OSProc{ID: id()}
 		return oracleScope{ExactScope(p), func(w, _ int) bool { return w == p.ID }}
-	case 4:
+	case 5:
 		ts := ids()
 		return oracleScope{ThreadScope(ts...), func(_, t int) bool { return slices.Contains(ts, t) }}
 	}
 	parts := make([]oracleScope, r.IntN(4))
 	scopes := make([]Scope, len(parts))
 	for i := range parts {
-		parts[i] = randomScope(r, depth-1)
+		if r.IntN(10) == 0 {
+			parts[i] = oracleScope{nil, func(int, int) bool { return true }} // nil: any
+			continue
+		}
+		parts[i] = randomScope(r, depth-1, max)
 		scopes[i] = parts[i].scope
 	}
-	if kind == 5 {
+	if kind == 6 {
 		return oracleScope{UnionScope(scopes...), func(w, t int) bool {
 			return slices.ContainsFunc(parts, func(p oracleScope) bool { return p.allows(w, t) })
 		}}
@@ -72,11 +77,18 @@ func randomScope(r *rand.Rand, depth int) oracleScope {
 	}}
 }
 
+// RandomScope is randomScope for the external tests: a random scope and
+// the pairs (worker, processor number) it allows.
+func RandomScope(r *rand.Rand, depth, max int) (Scope, func(w, t int) bool) {
+	sc := randomScope(r, depth, max)
+	return sc.scope, sc.allows
+}
+
 func TestScopeSetsAgainstOracle(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	r := rand.New(rand.NewPCG(seed, 11))
 	for range 3000 {
-		sc := randomScope(r, 3)
+		sc := randomScope(r, 3, scopeMaxID)
 		set := sc.scope.procs()
 		what := fmt.Sprintf("%v (seed %d)", sc.scope, seed)
 
