@@ -21,6 +21,12 @@ var roomHarnessBudget = flag.Duration("room.budget", 2*time.Second, "TestRoomInv
 const roomChildEnv = "DAGR_ROOM_HARNESS"
 
 func roomSpawn(s *Scheduler, ctx context.Context, spec *Spec, fn any, inputs ...*Node) *Node {
+	return roomSpawnIn(nil, s, ctx, spec, fn, inputs...)
+}
+
+// roomSpawnIn is roomSpawn, with the node placed by b.Submit when b is
+// not nil and the node is ready at once.
+func roomSpawnIn(b *Batch, s *Scheduler, ctx context.Context, spec *Spec, fn any, inputs ...*Node) *Node {
 	sig, err := call.Analyze(fn)
 	if err != nil {
 		panic(err)
@@ -34,7 +40,7 @@ func roomSpawn(s *Scheduler, ctx context.Context, spec *Spec, fn any, inputs ...
 	for i, in := range inputs {
 		deps = append(deps, Dep{Arg: i, Node: in})
 	}
-	s.SpawnOwned(n, ctx, fn, sig, args, deps, spec, nil)
+	s.SpawnOwnedIn(b, n, ctx, fn, sig, args, deps, spec, nil)
 	return n
 }
 
@@ -179,9 +185,24 @@ func (h *roomRound) body(depth int) func(ctx context.Context, xs ...int) (int, e
 			check("after Sync")
 		} else if depth < 4 && h.intn(3) > 0 {
 			k := 1 + h.intn(4)
+			if h.intn(4) == 0 {
+				k = 1 + h.intn(40) // a batch may have many
+			}
 			kids := make([]*Node, k)
+			// A third of the time, the children are spawned together, as a
+			// bulk block's are, and placed together.
+			var b *Batch
+			if h.intn(3) == 0 {
+				b = new(Batch)
+			}
 			for i := range kids {
-				kids[i] = roomSpawn(nil, ctx, h.spec(), h.body(depth+1), h.pick(kids[:i])...)
+				kids[i] = roomSpawnIn(b, nil, ctx, h.spec(), h.body(depth+1), h.pick(kids[:i])...)
+			}
+			if b != nil {
+				if h.intn(3) == 0 {
+					spin(time.Duration(h.intn(100)) * time.Microsecond)
+				}
+				b.Submit()
 			}
 			if h.intn(5) == 0 {
 				kids[h.intn(k)].Cancel(ErrCanceled)

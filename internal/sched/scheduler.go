@@ -173,16 +173,18 @@ func (s *Scheduler) Closed() bool { return s.closed.Load() }
 // are other nodes' results, whose slots are filled in place. bad, when not
 // nil, fails the node at once.
 func (s *Scheduler) Spawn(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, deps []Dep, spec *Spec, bad error) {
-	own := n.inline[:0]
-	if len(args) > len(n.inline) {
-		own = make([]any, 0, len(args))
-	}
-	s.SpawnOwned(n, ctx, fn, sig, append(own, args...), deps, spec, bad)
+	s.SpawnIn(nil, n, ctx, fn, sig, args, deps, spec, bad)
 }
 
 // SpawnOwned is Spawn with arguments that belong to the scheduler from now
 // on: the node keeps args itself.
 func (s *Scheduler) SpawnOwned(n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, deps []Dep, spec *Spec, bad error) {
+	s.spawnOwned(nil, n, ctx, fn, sig, args, deps, spec, bad)
+}
+
+// spawnOwned is SpawnOwned; with a batch, a node ready at once waits in it
+// to be placed (Batch.Submit).
+func (s *Scheduler) spawnOwned(b *Batch, n *Node, ctx context.Context, fn any, sig *call.Sig, args []any, deps []Dep, spec *Spec, bad error) {
 	if spec == nil {
 		spec = s.defaultSpec
 	} else if spec.owner != s {
@@ -267,10 +269,18 @@ func (s *Scheduler) SpawnOwned(n *Node, ctx context.Context, fn any, sig *call.S
 		n.deliver(d.Arg, res, d.Node, nil)
 	}
 	if !n.endless && n.state.Load() != stateEnded {
-		n.watch(ctx, tc)
+		if b != nil && tc == nil {
+			b.watch(n, ctx)
+		} else {
+			n.watch(ctx, tc)
+		}
 	}
 	if n.pending.Add(-1) == 0 {
-		n.readyAt(nil, spawnedAt) // ready as it was spawned
+		if b != nil {
+			n.readyAt(&b.ready, spawnedAt)
+		} else {
+			n.readyAt(nil, spawnedAt) // ready as it was spawned
+		}
 	}
 }
 

@@ -1,0 +1,257 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Nodes spawned in a batch and placed together run once each, on a
+// processor they may use, whatever their occupancy, priority and allowed
+// processors, and whatever depends on what: a random mix, against the
+// count of runs and the processors each spec allows.
+func TestBatchRunsEachOnce(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(uint64(seed), 2))
+	for round := range 40 {
+		procs := 1 + r.IntN(6)
+		// Closed only once all ended: a failure leaves it be, since Close
+		// would wait for ever for nodes that no runner will run.
+		s := New(Config{Procs: procs, PanicError: func(v any, _ []byte) error { return nil }, FailureOf: func(error) *Failure { return nil }})
+		s.maxStarting = int32(1 + r.IntN(3))
+		n := 1 + r.IntN(300)
+		runs := make([]atomic.Int32, n)
+		var bad atomic.Int32
+		var mu sync.Mutex
+		var errs []string
+		var b Batch
+		nodes := make([]*Node, n)
+		for i := range nodes {
+			spec := s.NewSpec()
+			spec.Occupancy = uint32(r.IntN(5)) * FullOccupancy / 4
+			spec.Priority = r.IntN(3) - 1
+			if r.IntN(3) == 0 {
+				spec.Procs = r.Perm(procs)[:1+r.IntN(procs)]
+			}
+			allowed := spec.Procs
+			f := func(ctx context.Context, _ ...int) (int, error) {
+				runs[i].Add(1)
+				p := fromContext(ctx).proc.index
+				if allowed != nil && !contains(allowed, p) && bad.Add(1) <= 5 {
+					mu.Lock()
+					errs = append(errs, fmt.Sprintf("node %d ran on processor %d, allowed %v", i, p, allowed))
+					mu.Unlock()
+				}
+				return i, nil
+			}
+			var inputs []*Node
+			for range r.IntN(3) {
+				if i > 0 {
+					inputs = append(inputs, nodes[r.IntN(i)])
+				}
+			}
+			nodes[i] = roomSpawnIn(&b, s, context.Background(), spec, f, inputs...)
+			if r.IntN(50) == 0 {
+				b.Submit() // in several parts, as a bulk block's are
+			}
+		}
+		b.Submit()
+		for i, nd := range nodes {
+			select {
+			case <-nd.Done():
+			case <-time.After(20 * time.Second):
+				t.Fatalf("round %d: node %d of %d did not end; %s", round, i, n, describeProcs(s, nodes))
+			}
+			if _, f := nd.Outcome(); f != nil {
+				t.Fatalf("round %d: node %d failed: %v", round, i, f.Err)
+			}
+		}
+		for i := range runs {
+			if k := runs[i].Load(); k != 1 {
+				t.Fatalf("round %d: node %d ran %d times", round, i, k)
+			}
+		}
+		if len(errs) > 0 {
+			t.Fatalf("round %d: %v", round, errs)
+		}
+		s.Close()
+	}
+}
+
+func contains(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// A node in a batch not yet placed is not lost to Close: Close waits for
+// it, and placing it then fails it as closed.
+func TestBatchClosedBeforeSubmit(t *testing.T) {
+	s := newTestScheduler(t, 2)
+	var b Batch
+	ran := make(chan struct{}, 3)
+	nodes := make([]*Node, 3)
+	for i := range nodes {
+		nodes[i] = roomSpawnIn(&b, s, context.Background(), s.defaultSpec, func(context.Context) (int, error) {
+			ran <- struct{}{}
+			return 0, nil
+		})
+	}
+	// What Close does before it waits for the nodes to be released.
+	s.closed.Store(true)
+	s.cancelAll()
+	if live := s.liveTotal(); live != 3 {
+		t.Fatalf("%d nodes live, want the 3 in the batch, which Close must wait for", live)
+	}
+	b.Submit()
+	s.Close() // returns: placing them failed them
+	for i, n := range nodes {
+		if _, f := n.Outcome(); f == nil || !errors.Is(f.Err, ErrClosed) {
+			t.Fatalf("node %d: got %v, want ErrClosed", i, f)
+		}
+	}
+	if len(ran) != 0 {
+		t.Fatalf("%d nodes ran after Close", len(ran))
+	}
+}
+
+// A Wait may run inline a node that waits in a batch: placing it later
+// does not run it again.
+func TestBatchWaitRunsInline(t *testing.T) {
+	s := newTestScheduler(t, 1)
+	var runs atomic.Int32
+	outer := roomSpawn(s, context.Background(), s.defaultSpec, func(ctx context.Context) (int, error) {
+		var b Batch
+		n := roomSpawnIn(&b, nil, ctx, s.defaultSpec, func(context.Context) (int, error) {
+			runs.Add(1)
+			return 0, nil
+		})
+		if err := Wait(ctx, n); err != nil {
+			return 0, err
+		}
+		b.Submit()
+		return 0, nil
+	})
+	select {
+	case <-outer.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the Wait did not run the node inline")
+	}
+	if _, f := outer.Outcome(); f != nil {
+		t.Fatal(f.Err)
+	}
+	if k := runs.Load(); k != 1 {
+		t.Fatalf("the node ran %d times", k)
+	}
+}
+
+// watchedContext counts the AfterFunc watches on it that are in place.
+type watchedContext struct {
+	context.Context
+	mu      sync.Mutex
+	watches int
+	made    int
+}
+
+// Value hides the context's values, the standard library's cancelCtx
+// among them: context.AfterFunc then calls the AfterFunc method.
+func (c *watchedContext) Value(any) any { return nil }
+
+// AfterFunc is context.AfterFunc, counting the watch as in place until it
+// is stopped or runs f.
+func (c *watchedContext) AfterFunc(f func()) func() bool {
+	var once sync.Once
+	over := func() {
+		once.Do(func() {
+			c.mu.Lock()
+			c.watches--
+			c.mu.Unlock()
+		})
+	}
+	c.mu.Lock()
+	c.watches++
+	c.made++
+	c.mu.Unlock()
+	stop := context.AfterFunc(c.Context, func() { over(); f() })
+	return func() bool {
+		ok := stop()
+		over()
+		return ok
+	}
+}
+
+func (c *watchedContext) counts() (watches, made int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.watches, c.made
+}
+
+// The nodes of a batch spawned with one context share a watch on it: it
+// cancels those that have not ended when the context ends, and it is
+// stopped once all of them have ended.
+func TestBatchSharesContextWatch(t *testing.T) {
+	s := newTestScheduler(t, 2)
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ctx := &watchedContext{Context: base}
+	const n = 100
+	var b Batch
+	quick := make([]*Node, n)
+	for i := range quick {
+		quick[i] = roomSpawnIn(&b, s, ctx, s.defaultSpec, func(context.Context) (int, error) { return i, nil })
+	}
+	b.Submit()
+	for i, nd := range quick {
+		<-nd.Done()
+		if _, f := nd.Outcome(); f != nil {
+			t.Fatalf("node %d: %v", i, f.Err)
+		}
+	}
+	// A node's watch ends after its Done, before its release: Close
+	// returns once all are released.
+	s.Close()
+	if w, made := ctx.counts(); w != 0 || made != 1 {
+		t.Fatalf("after the nodes ended: %d watches in place, %d made; want 0 and 1", w, made)
+	}
+
+	// Tasks that do not look at their context: only the watch ends them
+	// when the context ends.
+	s = newTestScheduler(t, 2)
+	started := make(chan struct{}, 2)
+	release := make(chan struct{})
+	defer close(release)
+	slow := make([]*Node, n)
+	for i := range slow {
+		slow[i] = roomSpawnIn(&b, s, ctx, s.defaultSpec, func(context.Context) (int, error) {
+			started <- struct{}{}
+			<-release
+			return 0, nil
+		})
+	}
+	b.Submit()
+	<-started
+	<-started // both processors are busy, and the rest are queued
+	cancel()
+	for i, nd := range slow {
+		select {
+		case <-nd.Done():
+		case <-time.After(20 * time.Second):
+			t.Fatalf("node %d did not end after its context was cancelled", i)
+		}
+		if _, f := nd.Outcome(); f == nil || !errors.Is(f.Err, context.Canceled) {
+			t.Fatalf("node %d: got %v, want it cancelled", i, f)
+		}
+	}
+	if w, made := ctx.counts(); w != 0 || made != 2 {
+		t.Fatalf("after the second batch: %d watches in place, %d made; want 0 and 2", w, made)
+	}
+}
