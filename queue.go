@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	"github.com/dagr/dagr/internal/sched"
 )
 
 // Task queues are Dagger's spawn_bulk and spawn_sequential: a block of
@@ -19,23 +21,119 @@ type queueKey struct{}
 // look for a queue, and pays nothing.
 var queuesUsed atomic.Bool
 
-// queued is a spawn that a queue holds or passes on: f(args...) on s with
-// ctx, after the tasks of after.
+// queued is a spawn that a queue holds or passes on: t is to be the task
+// of f(args...) on s with ctx. It is small, since a bulk block keeps one
+// per task: the first few arguments are kept in place, so that a spawn in
+// a block allocates for them no more than Spawn does, and what few spawns
+// have (more arguments, tasks to run after) is kept apart.
 type queued struct {
-	s     *Scheduler
-	ctx   context.Context
-	f     any
+	t      *Task
+	s      *Scheduler
+	ctx    context.Context
+	f      any
+	nargs  int
+	inline [2]any
+	more   *queuedMore
+}
+
+// queuedMore is what a queued spawn has when it has more arguments than
+// fit in place, or tasks to run after (in a sequence).
+type queuedMore struct {
 	args  []any
 	after []*Task
 }
 
+// newQueued is the spawn of t as f(args...) on s with ctx, with a copy of
+// args.
+func newQueued(t *Task, s *Scheduler, ctx context.Context, f any, args []any) queued {
+	q := queued{t: t, s: s, ctx: ctx, f: f, nargs: len(args)}
+	if len(args) <= len(q.inline) {
+		copy(q.inline[:], args)
+	} else {
+		q.more = &queuedMore{args: append([]any(nil), args...)}
+	}
+	return q
+}
+
+// args returns the spawn's arguments, which the scheduler copies.
+func (q *queued) args() []any {
+	if q.more != nil && q.more.args != nil {
+		return q.more.args
+	}
+	return q.inline[:q.nargs]
+}
+
+// after returns the tasks that the spawn's task runs after.
+func (q *queued) after() []*Task {
+	if q.more == nil {
+		return nil
+	}
+	return q.more.after
+}
+
+// runAfter makes the spawn's task run after the tasks of ts too.
+func (q *queued) runAfter(ts []*Task) {
+	if len(ts) == 0 {
+		return
+	}
+	if q.more == nil {
+		q.more = new(queuedMore)
+	}
+	q.more.after = append(q.more.after, ts...)
+}
+
+// spawnList is the spawns that a bulk block holds, in order. They are kept
+// in chunks, which are never copied as the list grows (a slice of spawns
+// grown by append copied each one about twice, and was most of the cost of
+// a block of many), and which a block hands whole to the block around it.
+type spawnList struct {
+	chunks [][]queued
+	n      int
+}
+
+// maxChunk bounds a chunk: a list of many spawns allocates one chunk for
+// that many spawns.
+const maxChunk = 128
+
+func (l *spawnList) add(q queued) {
+	last := len(l.chunks) - 1
+	if last < 0 || len(l.chunks[last]) == cap(l.chunks[last]) {
+		size := 8
+		if last >= 0 {
+			size = min(2*cap(l.chunks[last]), maxChunk)
+		}
+		l.chunks = append(l.chunks, make([]queued, 0, size))
+		last++
+	}
+	l.chunks[last] = append(l.chunks[last], q)
+	l.n++
+}
+
+// addList moves the spawns of m to the end of l.
+func (l *spawnList) addList(m *spawnList) {
+	l.chunks = append(l.chunks, m.chunks...)
+	l.n += m.n
+	*m = spawnList{}
+}
+
+// tasks returns the tasks of the spawns, in order.
+func (l *spawnList) tasks() []*Task {
+	ts := make([]*Task, 0, l.n)
+	for _, c := range l.chunks {
+		for i := range c {
+			ts = append(ts, c[i].t)
+		}
+	}
+	return ts
+}
+
 // queue is where the spawns of a block go.
 type queue interface {
-	// put makes t the task of q, now or when the block ends.
-	put(t *Task, q queued)
-	// putGroup is put for the spawns of a bulk block that ended: they go
-	// together.
-	putGroup(ts []*Task, qs []queued)
+	// put makes q.t the task of q, now or when the block ends.
+	put(q queued)
+	// putList is put for the spawns of a bulk block that ended, which go
+	// together. The list is the queue's from then on.
+	putList(l *spawnList)
 	// hide returns ctx, a context of the block, as the block's tasks see
 	// it: without the block's queue.
 	hide(ctx context.Context) context.Context
@@ -45,20 +143,20 @@ type queue interface {
 // context as its tasks see it, made once.
 type queueBlock struct {
 	ctx    context.Context
-	hidden context.Context // an unqueued, boxed once
+	hidden context.Context // an *unqueued, made once
 }
 
 func (b *queueBlock) hide(ctx context.Context) context.Context {
 	if ctx == b.ctx { // a pointer (context.WithValue's): == cannot panic
 		return b.hidden
 	}
-	return unqueued{ctx}
+	return &unqueued{ctx}
 }
 
 // newBlock gives b the context of a block with queue q, derived from ctx.
 func newBlock(b *queueBlock, ctx context.Context, q queue) context.Context {
 	b.ctx = context.WithValue(ctx, queueKey{}, q)
-	b.hidden = unqueued{b.ctx}
+	b.hidden = &unqueued{b.ctx}
 	return b.ctx
 }
 
@@ -75,7 +173,7 @@ func queueOf(ctx context.Context) (queue, bool) {
 // (as in Dagger).
 type unqueued struct{ context.Context }
 
-func (c unqueued) Value(key any) any {
+func (c *unqueued) Value(key any) any {
 	if _, ok := key.(queueKey); ok {
 		return nil
 	}
@@ -85,13 +183,22 @@ func (c unqueued) Value(key any) any {
 // direct is the queue outside any block: the scheduler.
 type direct struct{}
 
-func (direct) put(t *Task, q queued) { q.s.spawnNow(t, q.ctx, q.f, q.args, q.after) }
+func (direct) put(q queued) { q.s.spawnNow(nil, q.t, q.ctx, q.f, q.args(), q.after()) }
 
-func (direct) hide(ctx context.Context) context.Context { return unqueued{ctx} }
+func (direct) hide(ctx context.Context) context.Context { return &unqueued{ctx} }
 
-func (d direct) putGroup(ts []*Task, qs []queued) {
-	for i := range ts {
-		d.put(ts[i], qs[i])
+// putList spawns the tasks of a bulk block that ended, in their order, and
+// places those ready at once in batches (sched.Batch): the first batch
+// starts while the rest are spawned.
+func (direct) putList(l *spawnList) {
+	var b sched.Batch
+	for j, c := range l.chunks {
+		for i := range c {
+			q := &c[i]
+			q.s.spawnNow(&b, q.t, q.ctx, q.f, q.args(), q.after())
+		}
+		b.Submit()
+		l.chunks[j] = nil // the block keeps nothing of spawned tasks
 	}
 }
 
@@ -130,41 +237,40 @@ type bulk struct {
 	parent queue
 	mu     sync.Mutex
 	ended  bool
-	tasks  []*Task
-	spawns []queued
+	held   spawnList
 }
 
-func (b *bulk) put(t *Task, q queued) {
+func (b *bulk) put(q queued) {
 	b.mu.Lock()
 	if !b.ended {
-		b.tasks, b.spawns = append(b.tasks, t), append(b.spawns, q)
+		b.held.add(q)
 		b.mu.Unlock()
 		return
 	}
 	b.mu.Unlock()
-	b.parent.put(t, q) // a spawn with the queueBlock's context after it ended
+	b.parent.put(q) // a spawn with the block's context after it ended
 }
 
-func (b *bulk) putGroup(ts []*Task, qs []queued) {
+func (b *bulk) putList(l *spawnList) {
 	b.mu.Lock()
 	if !b.ended {
-		b.tasks, b.spawns = append(b.tasks, ts...), append(b.spawns, qs...)
+		b.held.addList(l)
 		b.mu.Unlock()
 		return
 	}
 	b.mu.Unlock()
-	b.parent.putGroup(ts, qs) // a spawn with the queueBlock's context after it ended
+	b.parent.putList(l) // a spawn with the block's context after it ended
 }
 
 // end submits the block's tasks, as one group.
 func (b *bulk) end() {
 	b.mu.Lock()
 	b.ended = true
-	ts, qs := b.tasks, b.spawns
-	b.tasks, b.spawns = nil, nil
+	held := b.held
+	b.held = spawnList{}
 	b.mu.Unlock()
-	if len(ts) > 0 {
-		b.parent.putGroup(ts, qs)
+	if held.n > 0 {
+		b.parent.putList(&held)
 	}
 }
 
@@ -208,20 +314,25 @@ type sequence struct {
 	last   []*Task
 }
 
-func (s *sequence) put(t *Task, q queued) {
+func (s *sequence) put(q queued) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q.after = append(q.after, s.last...)
-	s.parent.put(t, q)
-	s.last = append(s.last[:0:0], t)
+	q.runAfter(s.last)
+	s.parent.put(q)
+	s.last = append(s.last[:0:0], q.t)
 }
 
-func (s *sequence) putGroup(ts []*Task, qs []queued) {
+func (s *sequence) putList(l *spawnList) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range qs {
-		qs[i].after = append(qs[i].after, s.last...)
+	if len(s.last) > 0 {
+		for _, c := range l.chunks {
+			for i := range c {
+				c[i].runAfter(s.last)
+			}
+		}
 	}
-	s.parent.putGroup(ts, qs)
-	s.last = ts
+	last := l.tasks()
+	s.parent.putList(l)
+	s.last = last
 }

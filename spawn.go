@@ -37,30 +37,31 @@ func (s *Scheduler) Spawn(ctx context.Context, f any, args ...any) *Task {
 	if queuesUsed.Load() {
 		if q, ok := queueOf(ctx); ok {
 			t := new(Task)
-			q.put(t, queued{s: s, ctx: q.hide(ctx), f: f, args: append([]any(nil), args...)})
+			q.put(newQueued(t, s, q.hide(ctx), f, args))
 			return t
 		}
 	}
-	return s.spawnNow(new(Task), ctx, f, args, nil)
+	return s.spawnNow(nil, new(Task), ctx, f, args, nil)
 }
 
 // spawnNow makes t the task of f(args...), now, to run after the tasks of
-// after too.
-func (s *Scheduler) spawnNow(t *Task, ctx context.Context, f any, args []any, after []*Task) *Task {
+// after too; with a batch, t waits in it to be placed (sched.Batch).
+func (s *Scheduler) spawnNow(b *sched.Batch, t *Task, ctx context.Context, f any, args []any, after []*Task) *Task {
 	if thisWorker != nil && len(after) == 0 && s.forward(t, orBackground(ctx), f, args) {
 		return t
 	}
-	return s.spawnInto(t, ctx, 0, f, args, after)
+	return s.spawnInto(b, t, ctx, 0, f, args, after)
 }
 
 // spawn is Spawn, with the task's id when not 0.
 func (s *Scheduler) spawn(ctx context.Context, id uint64, f any, args ...any) *Task {
-	return s.spawnInto(new(Task), ctx, id, f, args, nil)
+	return s.spawnInto(nil, new(Task), ctx, id, f, args, nil)
 }
 
 // spawnInto makes t the task of f(args...), with id when not 0, to run
-// after the tasks of after too.
-func (s *Scheduler) spawnInto(t *Task, ctx context.Context, id uint64, f any, args []any, after []*Task) *Task {
+// after the tasks of after too; with a batch, t waits in it to be placed
+// (sched.Batch).
+func (s *Scheduler) spawnInto(b *sched.Batch, t *Task, ctx context.Context, id uint64, f any, args []any, after []*Task) *Task {
 	ctx = orBackground(ctx)
 	if id != 0 {
 		t.node.SetID(id)
@@ -103,9 +104,9 @@ func (s *Scheduler) spawnInto(t *Task, ctx context.Context, id uint64, f any, ar
 	// args stays on the caller's stack: the engine copies it, unless
 	// bindArgs made a copy of its own already.
 	if copied != nil {
-		s.eng.SpawnOwned(&t.node, ctx, f, sig, copied, deps, spec, bad)
+		s.eng.SpawnOwnedIn(b, &t.node, ctx, f, sig, copied, deps, spec, bad)
 	} else {
-		s.eng.Spawn(&t.node, ctx, f, sig, args, deps, spec, bad)
+		s.eng.SpawnIn(b, &t.node, ctx, f, sig, args, deps, spec, bad)
 	}
 	return t
 }
