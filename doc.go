@@ -142,7 +142,8 @@
 //	// every task has ended here, and its writes are visible
 //
 // [WaitAll], [FetchAll] and [FetchAllAs] wait for many tasks, and
-// [WaitAny] and [WaitAnyCancel] for the first of them. [SpawnBulk] (Dagger's
+// [WaitAny] and [WaitAnyCancel] for the first of them; [FetchChunks] and
+// [FetchChunksAs] bring the values of many chunks at once. [SpawnBulk] (Dagger's
 // spawn_bulk) holds the tasks spawned in its body until it ends, and
 // [SpawnSequential] (spawn_sequential) runs them one after another.
 //

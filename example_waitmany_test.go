@@ -103,3 +103,22 @@ func ExampleWaitAnyCancel() {
 	fmt.Println(v, errors.Is(lost, context.Canceled))
 	// Output: us true
 }
+
+// FetchChunksAs brings the values of many chunks at once: those that other
+// workers hold travel concurrently.
+func ExampleFetchChunksAs() {
+	ctx := context.Background()
+	chunks := make([]*dagr.Chunk, 3)
+	for i := range chunks {
+		c, err := dagr.Compute(ctx, dagr.Delayed(add, i, 100))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		chunks[i] = c
+	}
+
+	vals, err := dagr.FetchChunksAs[int](ctx, chunks...)
+	fmt.Println(vals, err)
+	// Output: [100 101 102] <nil>
+}
