@@ -20,9 +20,11 @@ import (
 
 // forward spawns f(args...) on worker 1 for a task on this worker, and
 // makes t its handle; false means that the task runs here, as it would
-// on worker 1: f is not registered, the call is bad (the local spawn says
-// why), its options hold Restore or Checkpoint (functions of this
-// process), or an argument is a task that lives on this worker only.
+// on worker 1: f is not registered, the call or an Occupancy or Timeout
+// is bad (the local spawn says why), its options hold Restore or
+// Checkpoint (functions of this process), or an argument is a task that
+// lives on this worker only. The options that ctx carries (WithOptions)
+// go with the spawn, for what the task spawns in turn.
 func (s *Scheduler) forward(t *Task, ctx context.Context, f any, args []any) bool {
 	name, ok := registry.Registered(f)
 	if !ok {
@@ -37,6 +39,9 @@ func (s *Scheduler) forward(t *Task, ctx context.Context, f any, args []any) boo
 	if o.Restore != nil || o.Checkpoint != nil {
 		return false // functions of this process: the task runs here, with them
 	}
+	if wire.CheckOptions(0, o.Occupancy, o.Timeout) != nil {
+		return false // worker 1 would refuse the spawn: the task fails here, saying why
+	}
 	sig, err := call.Analyze(f)
 	if err != nil || sig.CheckCount(f, len(args)) != nil {
 		return false
@@ -46,7 +51,11 @@ func (s *Scheduler) forward(t *Task, ctx context.Context, f any, args []any) boo
 	id := wire.TaskID(MyID(), sched.NewID())
 	sp := &wire.Spawn{Task: id, From: MyID(), Func: name, Name: o.Name, Single: o.Single,
 		Occupancy: o.Occupancy, Priority: o.Priority, Timeout: o.Timeout, Retries: o.Retries,
-		WorkerDeaths: o.WorkerDeaths, RunOnce: o.RunOnce}
+		WorkerDeaths: o.WorkerDeaths, RunOnce: o.RunOnce, TimeUtil: o.TimeUtil, AllocUtil: o.AllocUtil,
+		GetResult: o.GetResult, Persist: o.Persist,
+		// What the task spawns takes them on worker 1 too, and where it
+		// runs: the task's own, above, have them already.
+		Scoped: scopedOnWire(ctx)}
 	workers, thread, ok := scopeOnWire(o.Scope)
 	if !ok {
 		// Worker 1 cannot be told this scope: the task is placed on this

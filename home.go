@@ -243,7 +243,7 @@ func (h home) spawn(sp *wire.Spawn) (*Task, error) {
 		return nil, err
 	}
 	o := Options{Name: sp.Name, Single: sp.Single, Occupancy: sp.Occupancy, Priority: sp.Priority, Timeout: sp.Timeout, Retries: sp.Retries,
-		WorkerDeaths: sp.WorkerDeaths, RunOnce: sp.RunOnce}
+		WorkerDeaths: sp.WorkerDeaths, RunOnce: sp.RunOnce, TimeUtil: sp.TimeUtil, AllocUtil: sp.AllocUtil, GetResult: sp.GetResult, Persist: sp.Persist}
 	switch {
 	case sp.Thread > 0 && len(sp.Workers) == 1:
 		o.Scope = ExactScope(ThreadProc{Owner: sp.Workers[0], Thread: sp.Thread})
@@ -273,7 +273,13 @@ func (h home) spawn(sp *wire.Spawn) (*Task, error) {
 		}
 		args = append(args, v)
 	}
-	return s.spawn(context.Background(), sp.Task, fn, args...), nil
+	ctx := context.Background()
+	if sp.Scoped != nil {
+		// The options of the spawning context, for what the task spawns
+		// in turn (its own have them already).
+		ctx = WithOptions(ctx, optionsFromWire(sp.Scoped))
+	}
+	return s.spawn(ctx, sp.Task, fn, args...), nil
 }
 
 // pullArg returns the function of a task that pulls a value that a worker

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dagr/dagr/internal/call"
 	"github.com/dagr/dagr/internal/cluster"
+	"github.com/dagr/dagr/internal/sched"
 	"github.com/dagr/dagr/internal/wire"
 )
 
@@ -61,11 +62,24 @@ func workerError(w int, e *wire.Error) error {
 	if e.Origin > 0 {
 		w = e.Origin
 	}
-	return &WorkerError{Worker: w, Task: e.Task, Err: err}
+	we := &WorkerError{Worker: w, Task: e.Task, Err: err}
+	if e.Tries > 1 {
+		// As the engine wraps the last try's error of a task here: the
+		// TaskError finds the tries in it, and its message ends with them.
+		return &sched.RetriesError{Tries: e.Tries, Err: we}
+	}
+	return we
 }
 
-// encodeError describes the error of a task that failed on this worker for
-// the trip to worker 1.
+// encodeError describes the error of a failed task for the trip to
+// another process: one that failed on this worker, for worker 1, or on
+// worker 1, for a worker that spawned or watches it.
+//
+// The tries of a failure whose every try failed (sched.RetriesError, as
+// TaskError.Tries finds it) travel as a number, and its message as the
+// last try's: workerError wraps it again. A failure that came from
+// another worker (a *WorkerError) travels as it came: its worker, task
+// and original error, not wrapped once more in the name of this process.
 func encodeError(err error) *wire.Error {
 	e := &wire.Error{Kind: wire.KindError, Msg: err.Error()}
 	var te *TaskError
@@ -78,6 +92,26 @@ func encodeError(err error) *wire.Error {
 			err = te.Err
 			e.Msg = err.Error()
 		}
+	}
+	var re *sched.RetriesError
+	if errors.As(err, &re) && re.Tries > 1 {
+		e.Tries = min(re.Tries, wire.MaxTries)
+		if err == error(re) && re.Err != nil {
+			err = re.Err
+			e.Msg = err.Error()
+		} else {
+			// Wrapped in an error of f's own: the message keeps its words,
+			// and its tries once.
+			e.Msg = strings.TrimSuffix(e.Msg, fmt.Sprintf(" (after %d tries)", re.Tries))
+		}
+	}
+	if we, ok := err.(*WorkerError); ok && we.Err != nil {
+		e.Origin = we.Worker
+		if we.Task != "" {
+			e.Task = we.Task
+		}
+		err = we.Err
+		e.Msg = err.Error()
 	}
 	var pe *PanicError
 	switch {
@@ -95,6 +129,11 @@ func encodeError(err error) *wire.Error {
 // returns its result and where it ran; when worker 1 keeps an event log,
 // when f ran, too.
 func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, args []any) (any, cluster.Ran, error) {
+	if sub.Scoped != nil {
+		// The options that its context carried on worker 1: what it
+		// spawns here takes them, as there.
+		ctx = WithOptions(ctx, optionsFromWire(sub.Scoped))
+	}
 	o := Options{Name: sub.Name, Occupancy: sub.Occupancy, Priority: sub.Priority}
 	if sub.Thread > 0 {
 		o.Scope = ExactScope(ThreadProc{Owner: MyID(), Thread: sub.Thread})

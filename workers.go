@@ -100,6 +100,7 @@ func (s *Scheduler) coordinator() *cluster.Coordinator {
 		cl.LogEvents(s.eng.Logging, s.addWorkerEvents)
 		s.eng.SetResolve(resolveRemote)
 		cl.OnRoom(func() { s.eng.Spill() })
+		cl.SetScoped(scopedOnWire) // a task's scoped options go with it
 		s.eng.OnSpillable(s.spillIfRoom)
 		s.cl.Store(cl)
 		withWorkers.Store(s, struct{}{})

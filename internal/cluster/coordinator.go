@@ -36,14 +36,15 @@ type Coordinator struct {
 	values Values
 	home   Home
 
-	warnings      atomic.Pointer[io.Writer]                        // where warnf writes; nil: os.Stderr
-	ran           atomic.Pointer[func(ctx context.Context, r Ran)] // see OnRan
-	logOn         atomic.Pointer[func() bool]                      // see LogEvents
-	events        atomic.Pointer[func(*wire.Events)]               // see LogEvents
-	workerTimeout atomic.Int64                                     // see SetWorkerTimeout
-	stopMonitor   chan struct{}                                    // closed by Close
-	keptSinceGC   atomic.Int64                                     // bytes of kept values made since countKept last collected
-	collecting    atomic.Bool                                      // a collection that countKept started runs
+	warnings      atomic.Pointer[io.Writer]                          // where warnf writes; nil: os.Stderr
+	ran           atomic.Pointer[func(ctx context.Context, r Ran)]   // see OnRan
+	logOn         atomic.Pointer[func() bool]                        // see LogEvents
+	events        atomic.Pointer[func(*wire.Events)]                 // see LogEvents
+	scoped        atomic.Pointer[func(context.Context) *wire.Scoped] // see SetScoped
+	workerTimeout atomic.Int64                                       // see SetWorkerTimeout
+	stopMonitor   chan struct{}                                      // closed by Close
+	keptSinceGC   atomic.Int64                                       // bytes of kept values made since countKept last collected
+	collecting    atomic.Bool                                        // a collection that countKept started runs
 
 	mu    sync.Mutex
 	tr    Transport
@@ -754,6 +755,12 @@ func (c *Coordinator) HasRoom() bool {
 	return false
 }
 
+// SetScoped sets f, which Call asks for the options that a task's context
+// carries (see wire.Scoped), to send them with the task: the tasks that it
+// spawns on its worker take them. f returns nil when the context carries
+// none.
+func (c *Coordinator) SetScoped(f func(ctx context.Context) *wire.Scoped) { c.scoped.Store(&f) }
+
 // OnRoom sets f, which is called, on no lock, each time a processor of a
 // worker becomes free: a worker joined, or ended a task.
 func (c *Coordinator) OnRoom(f func()) {
@@ -972,6 +979,10 @@ type Options struct {
 	// worker dies while it runs, and its result is not made again when
 	// the worker that kept it is gone.
 	Once bool
+	// Scoped are the options that the task's context carries, which go
+	// with it (wire.Submit.Scoped). Call takes them from its ctx (see
+	// SetScoped) when they are nil.
+	Scoped *wire.Scoped
 }
 
 // Call runs fn(args...) on a worker of target and returns its result: a
@@ -989,6 +1000,16 @@ type Options struct {
 // it, wrapping sched.ErrNoProcessor, and one with opts.Once fails at
 // once. Either way the error is ErrWorkerLost.
 func (c *Coordinator) Call(ctx context.Context, target Target, opts Options, fn any, sig *call.Sig, args []any) (any, error) {
+	if f := c.scoped.Load(); f != nil && opts.Scoped == nil {
+		opts.Scoped = (*f)(ctx)
+	}
+	return c.call(ctx, target, opts, fn, sig, args)
+}
+
+// call is Call with the task's scoped options in opts: a lineage runs its
+// call again with those it had (see remake), whatever the context that
+// needs its value carries.
+func (c *Coordinator) call(ctx context.Context, target Target, opts Options, fn any, sig *call.Sig, args []any) (any, error) {
 	limit := opts.Deaths
 	if limit <= 0 {
 		limit = DefaultWorkerDeaths
@@ -1056,7 +1077,7 @@ func (c *Coordinator) try(ctx context.Context, target Target, opts Options, fn a
 		in = InputsOf(args)
 	}
 	defer c.pinHolders(in)()
-	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority}
+	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority, Scoped: opts.Scoped}
 	if on := c.logOn.Load(); on != nil {
 		sub.Log = (*on)()
 	}

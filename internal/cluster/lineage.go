@@ -111,7 +111,7 @@ func (c *Coordinator) remake(ctx context.Context, lin *lineage) (*Value, error) 
 		}
 		args[i] = v
 	}
-	res, err := c.Call(ctx, lin.target, lin.opts, lin.fn, lin.sig, args)
+	res, err := c.call(ctx, lin.target, lin.opts, lin.fn, lin.sig, args)
 	if err != nil {
 		return nil, err
 	}

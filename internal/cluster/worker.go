@@ -516,7 +516,11 @@ func (w *Worker) run(ctx context.Context, s *wire.Submit) *wire.Done {
 	defer func() { d.Pulled = w.mv.pulled.Load() }()
 	if err != nil {
 		d.Err = w.encodeErr(err)
-		d.Err.Origin = w.join.Worker
+		if d.Err.Origin == 0 {
+			// Else it failed on another worker first: the task passed
+			// that failure on.
+			d.Err.Origin = w.join.Worker
+		}
 		return d
 	}
 	if sig.Results == call.ResultValue || sig.Results == call.ResultValueErr {

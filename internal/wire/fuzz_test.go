@@ -26,8 +26,12 @@ func FuzzDecodeOrder(f *testing.F) {
 	arg, _ := EncodeValue([]float64{1, 2})
 	for _, o := range []Order{
 		{Submit: &Submit{Task: 1, Func: "main.f", Args: []cbor.RawMessage{arg}, Timeout: time.Second}},
+		{Submit: &Submit{Task: 3, Func: "main.f", Scoped: &Scoped{Name: "n", Retries: 2, Priority: 3, Occupancy: 0.5,
+			Scope: []Block{{Workers: []int{2, 3}}, {Threads: []int{1}}, {Workers: []int{4}, Threads: []int{2, 5}}}}}},
+		{Submit: &Submit{Task: 4, Func: "main.f", Scoped: &Scoped{Nowhere: true, Timeout: time.Hour}}},
 		{Cancel: &Cancel{Task: 2, Reason: KindDeadline}},
 		{Stop: true},
+		{Result: &Result{Task: 5, Err: &Error{Kind: KindError, Msg: "flaky", Task: "main.f", Origin: 2, Tries: 3}}},
 	} {
 		b, _ := Encode(o)
 		f.Add(b)
@@ -42,6 +46,8 @@ func FuzzDecodeDone(f *testing.F) {
 	for _, d := range []Done{
 		{Task: 1, Worker: 2, Result: res},
 		{Task: 1, Worker: 2, Err: &Error{Kind: KindPanic, Msg: "boom", Stack: "s"}},
+		{Task: 1, Worker: 2, Err: &Error{Kind: KindDeadline, Msg: "timed out", Tries: 4}},
+		{Task: 1, Worker: 2, Err: &Error{Msg: "flaky", Tries: MaxTries}},
 	} {
 		b, _ := Encode(d)
 		f.Add(b)
@@ -88,6 +94,9 @@ func FuzzDecodeUp(f *testing.F) {
 	arg, _ := EncodeValue(3)
 	for _, u := range []Up{
 		{Spawn: &Spawn{Task: TaskID(2, 1), From: 2, Func: "main.f", Args: []cbor.RawMessage{arg, EncodeRef(7)}, Workers: []int{2, 3}}},
+		{Spawn: &Spawn{Task: TaskID(2, 2), From: 2, Func: "main.f", Retries: 1, TimeUtil: time.Second, GetResult: true,
+			Scoped: &Scoped{Name: "n", Single: 3, Scope: []Block{{Workers: []int{3}, Threads: []int{2}}}, RunOnce: true}}},
+		{Done: &Done{Task: 2, Worker: 3, Err: &Error{Kind: KindPanic, Msg: "boom", Tries: 2, Origin: 4}}},
 		{Watch: &Watch{Task: 7, From: 3}},
 		{Release: &Watch{Task: TaskID(2, 9), From: 2}},
 		{Cancel: &Cancel{Task: 7, Reason: KindCanceled}},

@@ -7,6 +7,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -56,6 +57,45 @@ type Submit struct {
 	// Log says that worker 1 keeps an event log: the worker keeps one too,
 	// and sends worker 1 the events of the tasks that live on it only.
 	Log bool `cbor:"9,keyasint,omitempty"`
+	// Scoped are the options that the task's context carries, for the
+	// tasks it spawns on the worker; nil if it carries none.
+	Scoped *Scoped `cbor:"10,keyasint,omitempty"`
+}
+
+// Scoped is what travels of the options that a task's context carries
+// (dagr.WithOptions): those that the tasks it spawns take where they do
+// not set their own. The functions among them (Checkpoint, Restore) stay
+// where they were set. Each field is the program's value as it gave it,
+// checked, as on worker 1, where a task takes it (a negative Retries
+// fails that task, saying so): a decoder checks only the form of Scope.
+type Scoped struct {
+	Name   string `cbor:"1,keyasint,omitempty"`
+	Single int    `cbor:"2,keyasint,omitempty"`
+	// Scope is the set of processors of the options' Scope, as the union
+	// of its blocks; Nowhere says that the options have a Scope that
+	// allows none. Neither: they have no Scope.
+	Scope        []Block       `cbor:"3,keyasint,omitempty"`
+	Nowhere      bool          `cbor:"4,keyasint,omitempty"`
+	Occupancy    float64       `cbor:"5,keyasint,omitempty"`
+	TimeUtil     time.Duration `cbor:"6,keyasint,omitempty"`
+	AllocUtil    int64         `cbor:"7,keyasint,omitempty"`
+	GetResult    bool          `cbor:"8,keyasint,omitempty"`
+	Persist      bool          `cbor:"9,keyasint,omitempty"`
+	Cache        bool          `cbor:"10,keyasint,omitempty"`
+	AllowError   bool          `cbor:"11,keyasint,omitempty"`
+	Retries      int           `cbor:"12,keyasint,omitempty"`
+	Timeout      time.Duration `cbor:"13,keyasint,omitempty"`
+	Priority     int           `cbor:"14,keyasint,omitempty"`
+	WorkerDeaths int           `cbor:"15,keyasint,omitempty"`
+	RunOnce      bool          `cbor:"16,keyasint,omitempty"`
+}
+
+// Block is a block of the processors of a scope: those numbered Threads
+// of the workers Workers. Each list increases from 1, without repeats;
+// an empty one is every worker, or every processor.
+type Block struct {
+	Workers []int `cbor:"1,keyasint,omitempty"`
+	Threads []int `cbor:"2,keyasint,omitempty"`
 }
 
 // Cancel stops a task a worker runs.
@@ -136,6 +176,15 @@ type Spawn struct {
 	// WorkerDeaths and RunOnce are the task's Options of those names.
 	WorkerDeaths int  `cbor:"14,keyasint,omitempty"`
 	RunOnce      bool `cbor:"15,keyasint,omitempty"`
+	// TimeUtil, AllocUtil, GetResult and Persist are the task's Options
+	// of those names.
+	TimeUtil  time.Duration `cbor:"16,keyasint,omitempty"`
+	AllocUtil int64         `cbor:"17,keyasint,omitempty"`
+	GetResult bool          `cbor:"18,keyasint,omitempty"`
+	Persist   bool          `cbor:"19,keyasint,omitempty"`
+	// Scoped are the options that the spawning context carries, for the
+	// tasks that the task spawns in turn; nil if it carries none.
+	Scoped *Scoped `cbor:"20,keyasint,omitempty"`
 }
 
 // Watch asks worker 1 to send worker From the Result of a task.
@@ -253,7 +302,16 @@ type Error struct {
 	Stack  string `cbor:"3,keyasint,omitempty"` // a panic's stack
 	Task   string `cbor:"4,keyasint,omitempty"` // the name of the task that failed first
 	Origin int    `cbor:"5,keyasint,omitempty"` // the worker where it failed
+	// Tries is how many times the task that failed first ran its function,
+	// when it ran it more than once (its Options.Retries): Msg is then the
+	// last try's error. 0 when it ran once, or not at all; at most
+	// MaxTries.
+	Tries int `cbor:"6,keyasint,omitempty"`
 }
+
+// MaxTries is the most tries an Error may count: more than any task
+// makes, and an int on every platform.
+const MaxTries = math.MaxInt32
 
 // MaxMessage is the largest message a decoder accepts.
 const MaxMessage = 64 << 20
@@ -323,6 +381,10 @@ func (o *Order) check() error {
 		return o.Cancel.check()
 	case o.Result != nil && o.Result.Err != nil && len(o.Result.Result) > 0:
 		return errors.New("a result with both a value and an error")
+	case o.Result != nil && o.Result.Err != nil:
+		if err := o.Result.Err.check(); err != nil {
+			return fmt.Errorf("the result of task %d: %w", o.Result.Task, err)
+		}
 	case o.Result != nil:
 		return validRaw(o.Result.Result)
 	}
@@ -341,7 +403,10 @@ func (u *Up) check() error {
 		if err := validRaw(u.Spawn.Args...); err != nil {
 			return err
 		}
-		return checkOptions(u.Spawn.Thread, u.Spawn.Occupancy, u.Spawn.Timeout)
+		if err := u.Spawn.Scoped.check(); err != nil {
+			return fmt.Errorf("spawn of %s: %w", u.Spawn.Func, err)
+		}
+		return CheckOptions(u.Spawn.Thread, u.Spawn.Occupancy, u.Spawn.Timeout)
 	case u.Cancel != nil:
 		return u.Cancel.check()
 	case u.Done != nil:
@@ -400,7 +465,53 @@ func (s *Submit) check() error {
 	if err := validRaw(s.Args...); err != nil {
 		return err
 	}
-	return checkOptions(s.Thread, s.Occupancy, s.Timeout)
+	if err := s.Scoped.check(); err != nil {
+		return fmt.Errorf("task %d of %s: %w", s.Task, s.Func, err)
+	}
+	return CheckOptions(s.Thread, s.Occupancy, s.Timeout)
+}
+
+// check checks the form of the scope of scoped options; nil has none.
+func (s *Scoped) check() error {
+	if s == nil {
+		return nil
+	}
+	if s.Nowhere && len(s.Scope) > 0 {
+		return fmt.Errorf("scoped options whose scope allows no processor, and %d blocks of processors", len(s.Scope))
+	}
+	for i, b := range s.Scope {
+		for _, l := range []struct {
+			what string
+			ids  []int
+		}{{"workers", b.Workers}, {"processors", b.Threads}} {
+			if !increasingFrom1(l.ids) {
+				return fmt.Errorf("block %d of %d of the scope of scoped options: %s %v do not increase from 1", i+1, len(s.Scope), l.what, l.ids)
+			}
+		}
+	}
+	return nil
+}
+
+// increasingFrom1 reports whether ids increase, without repeats, from 1
+// or more.
+func increasingFrom1(ids []int) bool {
+	for i, id := range ids {
+		if id < 1 || i > 0 && id <= ids[i-1] {
+			return false
+		}
+	}
+	return true
+}
+
+// check checks a task's failure: its kind, and its tries.
+func (e *Error) check() error {
+	switch {
+	case e.Kind > KindDeadline:
+		return fmt.Errorf("unknown kind of failure %d", e.Kind)
+	case e.Tries < 0 || e.Tries > MaxTries:
+		return fmt.Errorf("a failure after %d tries: tries count from 0 (one try) to %d", e.Tries, MaxTries)
+	}
+	return nil
 }
 
 // validRaw checks that each of raws is a CBOR item that may be sent on as
@@ -419,7 +530,11 @@ func validRaw(raws ...cbor.RawMessage) error {
 	return nil
 }
 
-func checkOptions(thread int, occupancy float64, timeout time.Duration) error {
+// CheckOptions returns an error saying what is wrong with a task's
+// processor (from 1, or 0 for any), occupancy (in [0, 1], or -1 for none)
+// and timeout as a message carries them, or nil: a sender checks with it
+// what the receiver would refuse.
+func CheckOptions(thread int, occupancy float64, timeout time.Duration) error {
 	switch {
 	case thread < 0:
 		return fmt.Errorf("processor %d", thread)
@@ -435,8 +550,10 @@ func (d *Done) check() error {
 	if d.Err != nil && len(d.Result) > 0 {
 		return errors.New("both a result and an error")
 	}
-	if d.Err != nil && d.Err.Kind > KindDeadline {
-		return fmt.Errorf("unknown kind of failure %d", d.Err.Kind)
+	if d.Err != nil {
+		if err := d.Err.check(); err != nil {
+			return fmt.Errorf("the end of task %d on worker %d: %w", d.Task, d.Worker, err)
+		}
 	}
 	switch {
 	case d.Thread < 0:

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -154,11 +155,84 @@ func TestMessagesRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(*got, order) {
 		t.Fatalf("got %+v, want %+v", got.Submit, order.Submit)
 	}
-	done := Done{Task: 9, Worker: 2, Thread: 1, Err: &Error{Kind: KindPanic, Msg: "boom", Stack: "main.f()", Task: "f", Origin: 2}}
+	done := Done{Task: 9, Worker: 2, Thread: 1, Err: &Error{Kind: KindPanic, Msg: "boom", Stack: "main.f()", Task: "f", Origin: 2, Tries: 3}}
 	data, _ = Encode(done)
 	gotDone, err := Decode[Done](data)
 	if err != nil || !reflect.DeepEqual(*gotDone, done) {
 		t.Fatalf("Done round trip: %+v, %v", gotDone, err)
+	}
+}
+
+// TestScopedRoundTrip: the scoped options of a context travel whole, in a
+// Submit and in a Spawn; values the program gave that no task could take
+// travel too (the worker's spawn says what is wrong with them).
+func TestScopedRoundTrip(t *testing.T) {
+	scoped := &Scoped{Name: "n", Single: -1, Scope: []Block{{Workers: []int{2, 3}}, {Threads: []int{1}}, {Workers: []int{4}, Threads: []int{2, 5}}, {}},
+		Occupancy: 2, TimeUtil: time.Second, AllocUtil: 1 << 20, GetResult: true, Persist: true, Cache: true, AllowError: true,
+		Retries: -1, Timeout: time.Hour, Priority: -4, WorkerDeaths: 2, RunOnce: true}
+	order := Order{Submit: &Submit{Task: 9, Func: "main.add", Scoped: scoped}}
+	data, err := Encode(order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode[Order](data)
+	if err != nil || !reflect.DeepEqual(*got, order) {
+		t.Fatalf("Submit round trip: %+v, %v", got, err)
+	}
+	up := Up{Spawn: &Spawn{Task: TaskID(2, 1), From: 2, Func: "main.add", TimeUtil: time.Minute, AllocUtil: 7, GetResult: true, Persist: true,
+		Scoped: &Scoped{Nowhere: true}}}
+	data, err = Encode(up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotUp, err := Decode[Up](data)
+	if err != nil || !reflect.DeepEqual(*gotUp, up) {
+		t.Fatalf("Spawn round trip: %+v, %v", gotUp.Spawn, err)
+	}
+}
+
+// TestBadTriesAndScopes: an Error whose tries are negative or absurd, or
+// scoped options whose scope is not a set of processors, are refused,
+// with an error that says what and where.
+func TestBadTriesAndScopes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msg  any
+		want string
+	}{
+		{"negative tries", Up{Done: &Done{Task: 3, Worker: 2, Err: &Error{Msg: "x", Tries: -1}}}, "the end of task 3 on worker 2: a failure after -1 tries"},
+		{"absurd tries", Up{Done: &Done{Task: 3, Worker: 2, Err: &Error{Msg: "x", Tries: MaxTries + 1}}}, fmt.Sprintf("a failure after %d tries", MaxTries+1)},
+		{"kind", Up{Done: &Done{Task: 3, Worker: 2, Err: &Error{Kind: 9}}}, "unknown kind of failure 9"},
+		{"tries in a result", Order{Result: &Result{Task: 5, Err: &Error{Msg: "x", Tries: -3}}}, "the result of task 5: a failure after -3 tries"},
+		{"kind in a result", Order{Result: &Result{Task: 5, Err: &Error{Kind: 7}}}, "the result of task 5: unknown kind of failure 7"},
+		{"worker 0", Order{Submit: &Submit{Task: 4, Func: "main.f", Scoped: &Scoped{Scope: []Block{{Workers: []int{0, 2}}}}}},
+			"task 4 of main.f: block 1 of 1 of the scope of scoped options: workers [0 2] do not increase from 1"},
+		{"processors repeated", Up{Spawn: &Spawn{Task: TaskID(2, 1), From: 2, Func: "main.f", Scoped: &Scoped{Scope: []Block{{}, {Threads: []int{2, 2}}}}}},
+			"spawn of main.f: block 2 of 2 of the scope of scoped options: processors [2 2] do not increase from 1"},
+		{"nowhere and blocks", Order{Submit: &Submit{Task: 4, Func: "main.f", Scoped: &Scoped{Nowhere: true, Scope: []Block{{}}}}},
+			"whose scope allows no processor, and 1 blocks"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := Encode(tc.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch tc.msg.(type) {
+			case Up:
+				_, err = Decode[Up](data)
+			default:
+				_, err = Decode[Order](data)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+	for _, tries := range []int{0, 1, 2, MaxTries} {
+		data, _ := Encode(Up{Done: &Done{Task: 3, Worker: 2, Err: &Error{Msg: "x", Tries: tries}}})
+		if _, err := Decode[Up](data); err != nil {
+			t.Errorf("a failure after %d tries: %v", tries, err)
+		}
 	}
 }
 
