@@ -2,9 +2,6 @@ package sched
 
 import (
 	"context"
-	"reflect"
-	"sync"
-	"sync/atomic"
 
 	"github.com/dagr/dagr/internal/call"
 )
@@ -16,14 +13,8 @@ import (
 // each would lock a processor and look for room and idle processors of its
 // own. The zero Batch is ready to use; a Batch is not safe for concurrent
 // use.
-//
-// The nodes of a batch spawned with the same context that can end, and
-// that is not a task's, share one watch on it (context.AfterFunc), which
-// cancels them all when it ends: a node spawned alone has a watch of its
-// own, which costs more than the rest of its spawn.
 type Batch struct {
 	ready []*Node
-	cw    *ctxWatch // of the latest nodes, started by Submit
 }
 
 // SpawnIn is Spawn, except that n, if it is ready at once, waits in b until
@@ -45,10 +36,6 @@ func (s *Scheduler) SpawnOwnedIn(b *Batch, n *Node, ctx context.Context, fn any,
 // Submit places the nodes waiting in b, and empties b, which keeps its
 // buffer for the nodes of the next spawns.
 func (b *Batch) Submit() {
-	if w := b.cw; w != nil {
-		b.cw = nil
-		w.start()
-	}
 	ns := b.ready
 	if len(ns) == 0 {
 		return
@@ -138,96 +125,4 @@ func (s *Scheduler) placeAll(ns []*Node) {
 			(*f)()
 		}
 	}
-}
-
-// watch makes n, spawned with ctx, which can end and is not a task's
-// context, one of the nodes that a watch of b cancels when ctx ends.
-func (b *Batch) watch(n *Node, ctx context.Context) {
-	w := b.cw
-	if w == nil || !sameContext(w.ctx, ctx) {
-		if w != nil {
-			w.start()
-		}
-		w = newCtxWatch(ctx)
-		b.cw = w
-	}
-	w.add(n)
-}
-
-// sameContext reports whether a and b are the same context, for contexts
-// that are pointers (the standard library's are): == on two contexts of
-// another type may panic, and they count as different.
-func sameContext(a, b context.Context) bool {
-	t := reflect.TypeOf(a)
-	return t != nil && t.Kind() == reflect.Pointer && a == b
-}
-
-// ctxWatch cancels its nodes when ctx ends. It lives until ctx has ended
-// or all of its nodes have: each node's end releases it (Node.stopWatch),
-// and the last release stops the watch. It keeps its nodes until then.
-type ctxWatch struct {
-	ctx     context.Context
-	release func() bool // w.done, made once for all the nodes
-	// live counts the nodes not yet ended, and one more until start.
-	live  atomic.Int32
-	mu    sync.Mutex
-	nodes []*Node
-	stop  func() bool // the AfterFunc's, from start
-}
-
-func newCtxWatch(ctx context.Context) *ctxWatch {
-	w := &ctxWatch{ctx: ctx}
-	w.release = w.done
-	w.live.Store(1)
-	return w
-}
-
-// add puts n under the watch, unless n has ended.
-func (w *ctxWatch) add(n *Node) {
-	w.live.Add(1)
-	n.mu.Lock()
-	if n.state.Load() == stateEnded {
-		n.mu.Unlock()
-		w.live.Add(-1) // the hold of start keeps it above 0
-		return
-	}
-	n.stopWatch = w.release
-	n.mu.Unlock()
-	w.mu.Lock()
-	w.nodes = append(w.nodes, n)
-	w.mu.Unlock()
-}
-
-// start begins the watch on ctx, once no more nodes are added; a node that
-// ended meanwhile may have released it already.
-func (w *ctxWatch) start() {
-	stop := context.AfterFunc(w.ctx, w.cancel)
-	w.mu.Lock()
-	w.stop = stop
-	w.mu.Unlock()
-	w.done()
-}
-
-// cancel cancels the nodes: ctx has ended.
-func (w *ctxWatch) cancel() {
-	w.mu.Lock()
-	ns := w.nodes
-	w.mu.Unlock()
-	err := canceledBy(w.ctx)
-	for _, n := range ns {
-		n.Cancel(err)
-	}
-}
-
-// done is the end of a node of the watch, or of start's hold: the last
-// stops the watch.
-func (w *ctxWatch) done() bool {
-	if w.live.Add(-1) != 0 {
-		return true
-	}
-	w.mu.Lock()
-	stop := w.stop
-	w.nodes = nil
-	w.mu.Unlock()
-	return stop()
 }

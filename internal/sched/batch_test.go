@@ -154,104 +154,14 @@ func TestBatchWaitRunsInline(t *testing.T) {
 	}
 }
 
-// watchedContext counts the AfterFunc watches on it that are in place.
-type watchedContext struct {
-	context.Context
-	mu      sync.Mutex
-	watches int
-	made    int
-}
-
-// Value hides the context's values, the standard library's cancelCtx
-// among them: context.AfterFunc then calls the AfterFunc method.
-func (c *watchedContext) Value(any) any { return nil }
-
-// AfterFunc is context.AfterFunc, counting the watch as in place until it
-// is stopped or runs f.
-func (c *watchedContext) AfterFunc(f func()) func() bool {
-	var once sync.Once
-	over := func() {
-		once.Do(func() {
-			c.mu.Lock()
-			c.watches--
-			c.mu.Unlock()
-		})
+// watchesLeft is how many context watches s keeps.
+func watchesLeft(s *Scheduler) int {
+	k := 0
+	for i := range s.watches {
+		sh := &s.watches[i]
+		sh.mu.Lock()
+		k += len(sh.m)
+		sh.mu.Unlock()
 	}
-	c.mu.Lock()
-	c.watches++
-	c.made++
-	c.mu.Unlock()
-	stop := context.AfterFunc(c.Context, func() { over(); f() })
-	return func() bool {
-		ok := stop()
-		over()
-		return ok
-	}
-}
-
-func (c *watchedContext) counts() (watches, made int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.watches, c.made
-}
-
-// The nodes of a batch spawned with one context share a watch on it: it
-// cancels those that have not ended when the context ends, and it is
-// stopped once all of them have ended.
-func TestBatchSharesContextWatch(t *testing.T) {
-	s := newTestScheduler(t, 2)
-	base, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ctx := &watchedContext{Context: base}
-	const n = 100
-	var b Batch
-	quick := make([]*Node, n)
-	for i := range quick {
-		quick[i] = roomSpawnIn(&b, s, ctx, s.defaultSpec, func(context.Context) (int, error) { return i, nil })
-	}
-	b.Submit()
-	for i, nd := range quick {
-		<-nd.Done()
-		if _, f := nd.Outcome(); f != nil {
-			t.Fatalf("node %d: %v", i, f.Err)
-		}
-	}
-	// A node's watch ends after its Done, before its release: Close
-	// returns once all are released.
-	s.Close()
-	if w, made := ctx.counts(); w != 0 || made != 1 {
-		t.Fatalf("after the nodes ended: %d watches in place, %d made; want 0 and 1", w, made)
-	}
-
-	// Tasks that do not look at their context: only the watch ends them
-	// when the context ends.
-	s = newTestScheduler(t, 2)
-	started := make(chan struct{}, 2)
-	release := make(chan struct{})
-	defer close(release)
-	slow := make([]*Node, n)
-	for i := range slow {
-		slow[i] = roomSpawnIn(&b, s, ctx, s.defaultSpec, func(context.Context) (int, error) {
-			started <- struct{}{}
-			<-release
-			return 0, nil
-		})
-	}
-	b.Submit()
-	<-started
-	<-started // both processors are busy, and the rest are queued
-	cancel()
-	for i, nd := range slow {
-		select {
-		case <-nd.Done():
-		case <-time.After(20 * time.Second):
-			t.Fatalf("node %d did not end after its context was cancelled", i)
-		}
-		if _, f := nd.Outcome(); f == nil || !errors.Is(f.Err, context.Canceled) {
-			t.Fatalf("node %d: got %v, want it cancelled", i, f)
-		}
-	}
-	if w, made := ctx.counts(); w != 0 || made != 2 {
-		t.Fatalf("after the second batch: %d watches in place, %d made; want 0 and 2", w, made)
-	}
+	return k
 }

@@ -194,11 +194,7 @@ func (tc *taskContext) addChild(n *Node) {
 		tc.mu.Unlock()
 		return
 	}
-	n.sibPrev, n.sibNext = nil, tc.children
-	if tc.children != nil {
-		tc.children.sibPrev = n
-	}
-	tc.children = n
+	pushSibling(&tc.children, n)
 	n.linked = true
 	if tc.detached {
 		tc.watchParentLocked()
@@ -215,15 +211,8 @@ func (tc *taskContext) removeChild(n *Node) {
 }
 
 func (tc *taskContext) unlinkLocked(n *Node) {
-	if n.sibPrev != nil {
-		n.sibPrev.sibNext = n.sibNext
-	} else {
-		tc.children = n.sibNext
-	}
-	if n.sibNext != nil {
-		n.sibNext.sibPrev = n.sibPrev
-	}
-	n.sibPrev, n.sibNext, n.linked = nil, nil, false
+	unlinkSibling(&tc.children, n)
+	n.linked = false
 }
 
 // detach is f's return: tc now follows the spawning context itself if

@@ -43,15 +43,18 @@ import (
 // runner once execute returns. It drops the spawning context and counts the
 // node out of its group and out of its scheduler's live nodes.
 //
-// Locks: Node.mu guards dependents, done, result, tc and stopWatch; the
+// Locks: Node.mu guards dependents, done, result, tc and watch; the
 // scheduler's deferMu guards its deferred nodes; a
 // processor's mu guards its queue, waiters and running list, and the
 // blocked, runIdx, onProc, holds, reacquiring and shareFreed fields of the
 // nodes it runs; a task
-// context's mu guards its children (their sibling links) and listeners.
-// The only nesting is of task contexts: watchParentLocked takes the parent
-// task context's mu under the child's, so the order is child before parent.
-// No other of these locks is held while another is taken.
+// context's mu guards its children (their sibling links) and listeners,
+// and a context watch's mu its nodes (their sibling links: see ctxWatch).
+// Locks nest in two places only. watchParentLocked takes the parent task
+// context's mu under the child's, so the order is child before parent. A
+// node joins its context's watch under the watch shard's mu, then the
+// watch's, then its own (ctxWatch.join). No other of these locks is held
+// while another is taken.
 const (
 	stateWaiting uint32 = iota
 	stateQueued
@@ -180,7 +183,7 @@ type Node struct {
 	done       chan struct{}
 	result     any          // the result, or the *Failure of a failed node
 	tc         *taskContext // the running try's context
-	stopWatch  func() bool  // ends the watch on a spawning context that is not a task's
+	watch      *ctxWatch    // the watch on a spawning context that is not a task's
 }
 
 // ID is the task's process-unique id, given when first asked for.
@@ -369,12 +372,12 @@ func (n *Node) end(res any, f *Failure) (_ edges, prev uint32, ok bool) {
 	if n.done != nil {
 		close(n.done)
 	}
-	stop, tc := n.stopWatch, n.tc
-	n.stopWatch = nil
+	w, tc := n.watch, n.tc
+	n.watch = nil
 	n.mu.Unlock()
 
-	if stop != nil {
-		stop()
+	if w != nil {
+		w.leave(n)
 	}
 	if ptc != nil {
 		ptc.removeChild(n)
@@ -521,24 +524,28 @@ func (n *Node) addDependent(d *Node, arg int) (done bool, res any, f *Failure) {
 	return false, nil, nil
 }
 
-// watch cancels the node when ctx ends before it does. ctx is the spawning
-// context, and tc the same when it is a task's: the node's own fields are
-// not read, since a failing input may end and release it meanwhile.
-func (n *Node) watch(ctx context.Context, tc *taskContext) {
-	if tc != nil {
-		tc.addChild(n)
-		return
+// pushSibling links n at the head of the list at *head, through the
+// nodes' sibling links: the children of a task context, or the nodes of a
+// context watch. The caller holds the lock that guards the list.
+func pushSibling(head **Node, n *Node) {
+	n.sibPrev, n.sibNext = nil, *head
+	if *head != nil {
+		(*head).sibPrev = n
 	}
-	stop := context.AfterFunc(ctx, func() { n.Cancel(canceledBy(ctx)) })
-	n.mu.Lock()
-	if n.state.Load() != stateEnded {
-		n.stopWatch = stop
-		stop = nil
+	*head = n
+}
+
+// unlinkSibling unlinks n from the list at *head (see pushSibling).
+func unlinkSibling(head **Node, n *Node) {
+	if n.sibPrev != nil {
+		n.sibPrev.sibNext = n.sibNext
+	} else {
+		*head = n.sibNext
 	}
-	n.mu.Unlock()
-	if stop != nil {
-		stop()
+	if n.sibNext != nil {
+		n.sibNext.sibPrev = n.sibPrev
 	}
+	n.sibPrev, n.sibNext = nil, nil
 }
 
 func (n *Node) occupancy() uint32 {

@@ -353,6 +353,10 @@ func runRoomHarness(t *testing.T) {
 			}
 		}()
 		ctx, cancel := context.WithCancel(context.Background())
+		var (
+			cancelsMu sync.Mutex
+			cancels   []context.CancelFunc
+		)
 		cstop := make(chan struct{})
 		cw.Add(1)
 		go func() {
@@ -375,11 +379,28 @@ func runRoomHarness(t *testing.T) {
 				if h.intn(4) == 0 {
 					h.scheds[h.intn(len(h.scheds))].Spill()
 				}
+				if h.intn(20) == 0 {
+					cancelsMu.Lock()
+					if len(cancels) > 0 {
+						cancels[h.intn(len(cancels))]()
+					}
+					cancelsMu.Unlock()
+				}
 			}
 		}()
+		// Top-level nodes share watches on a few contexts (ctxWatch), some
+		// of which end while their nodes run.
+		ctxs := []context.Context{ctx}
+		for range 3 {
+			c, cc := context.WithCancel(ctx)
+			ctxs = append(ctxs, c)
+			cancelsMu.Lock()
+			cancels = append(cancels, cc)
+			cancelsMu.Unlock()
+		}
 		var tops []*Node
 		for range 30 + h.intn(30) {
-			tops = append(tops, roomSpawn(nil, ctx, h.spec(), h.body(0), h.pick(tops)...))
+			tops = append(tops, roomSpawn(nil, ctxs[h.intn(len(ctxs))], h.spec(), h.body(0), h.pick(tops)...))
 			if h.intn(10) == 0 {
 				tops[h.intn(len(tops))].Cancel(ErrCanceled)
 			}
@@ -413,6 +434,11 @@ func runRoomHarness(t *testing.T) {
 			return
 		}
 		cancel()
+		for _, sc := range h.scheds {
+			if k := watchesLeft(sc); k != 0 {
+				hr.t.Errorf("round %d: %d context watches left once every node was released", round, k)
+			}
+		}
 		// A cancelled f that ignores its context outlives its node and
 		// Close; the round ends when every f has returned.
 		for start := time.Now(); hr.live.Load() > 0; runtime.Gosched() {

@@ -95,6 +95,9 @@ type Scheduler struct {
 	// calls waiting, each for the count to fall to its slack.
 	drainMu      sync.Mutex
 	drainWaiters []drainWaiter
+
+	// The watches on the contexts that spawned live nodes (see ctxWatch).
+	watches [watchShards]watchShard
 }
 
 const liveShards = 16
@@ -268,11 +271,13 @@ func (s *Scheduler) spawnOwned(b *Batch, n *Node, ctx context.Context, fn any, s
 		}
 		n.deliver(d.Arg, res, d.Node, nil)
 	}
+	// The watch on the spawning context: ctx and tc, not the node's own
+	// fields, since a failing input may end and release it meanwhile.
 	if !n.endless && n.state.Load() != stateEnded {
-		if b != nil && tc == nil {
-			b.watch(n, ctx)
+		if tc != nil {
+			tc.addChild(n)
 		} else {
-			n.watch(ctx, tc)
+			s.watch(n, ctx)
 		}
 	}
 	if n.pending.Add(-1) == 0 {
