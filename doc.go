@@ -152,7 +152,8 @@
 // [Spawn1] and its kin ([Spawn0] to [Spawn4], [Spawn0Ctx] to [Spawn4Ctx],
 // [Gather]) check a spawn at compile time: arguments are typed tasks
 // ([TaskOf]) or values ([Value]), and the task's Fetch returns the
-// function's result type.
+// function's result type. [Args] passes an untyped slice of tasks as the
+// arguments of Spawn.
 //
 // # Nested spawning
 //

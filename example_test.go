@@ -337,3 +337,24 @@ func ExampleWithOptions() {
 	fmt.Println(a.Name(), b.Name(), dagr.OptionsFrom(ctx).Retries)
 	// Output: stage 1 stage 1b 2
 }
+
+// Args passes a slice of tasks as the arguments of a variadic function:
+// it gets their results.
+func ExampleArgs() {
+	ctx := context.Background()
+	parts := make([]*dagr.Task, 4)
+	for i := range parts {
+		parts[i] = dagr.Spawn(ctx, add, i, 10)
+	}
+	sum := func(xs ...int) int {
+		total := 0
+		for _, x := range xs {
+			total += x
+		}
+		return total
+	}
+
+	total := dagr.Spawn(ctx, sum, dagr.Args(parts)...)
+	fmt.Println(dagr.Fetch[int](ctx, total))
+	// Output: 46 <nil>
+}
