@@ -192,6 +192,7 @@ func (direct) hide(ctx context.Context) context.Context { return &unqueued{ctx} 
 // starts while the rest are spawned.
 func (direct) putList(l *spawnList) {
 	var b sched.Batch
+	defer b.Submit() // whatever happens, nothing spawned is left unplaced
 	for j, c := range l.chunks {
 		for i := range c {
 			q := &c[i]

@@ -45,46 +45,95 @@ func (b *Batch) Submit() {
 		b.ready = ns[:0]
 	}()
 	// Nodes of several schedulers (a batch of spawns on two of them) are
-	// few: those of the first node's go together, the others one by one.
-	s := ns[0].sched()
+	// few, and so are nodes with a processor set of their own or another
+	// occupancy than the first's: those of the first node's scheduler and
+	// occupancy that may run anywhere go together, the others one by one,
+	// placed as each would be alone.
+	s, occ := ns[0].sched(), ns[0].occupancy()
 	k := 0
 	for _, n := range ns {
-		if n.sched() != s || n.spec.Procs != nil {
-			// Where a node may run is its own: placed as it would be alone.
+		if n.sched() != s || n.spec.Procs != nil || n.occupancy() != occ {
 			n.sched().enqueue(n, n.hintProc())
 			continue
 		}
 		ns[k] = n
 		k++
 	}
-	s.placeAll(ns[:k])
+	s.placeAll(ns[:k], occ)
 }
 
-// placeAll places ns, ready nodes of s that may run on any processor: each
-// processor in turn, from the next in the round robin, takes an equal
-// share of what is left. Of its share, a processor starts what it has room
-// for, each on a runner of its own, and queues the rest, for its runners
-// or for idle processors to steal (helpIdle).
+// placeAll places ns, ready nodes of s of occupancy occ that may run on
+// any processor, in two passes. The first starts what the processors have
+// room for, each processor in turn from the next in the round robin,
+// locked once, each node on a runner of its own. The rest, for which no
+// processor had room, the second deals out in equal shares to the queues
+// of the processors, each locked once, for their runners or for idle
+// processors to steal (helpIdle): so none waits in a queue while a
+// processor has room for it.
 //
 // A node that would start but finds maxStarting runners on their way is
-// deferred, as enqueue defers it: queued on a processor with room, it
+// deferred, as enqueue defers it, and the nodes after it are placed one
+// by one as enqueue places them: queued on a processor with room, a node
 // could wait for a runner that never comes.
-func (s *Scheduler) placeAll(ns []*Node) {
+func (s *Scheduler) placeAll(ns []*Node, occ uint32) {
+	if len(ns) == 0 {
+		return
+	}
 	var (
-		buf      [8]*Node
-		launch   = buf[:0]
-		deferred []*Node
-		spill    bool
+		buf    [8]*Node
+		launch = buf[:0]
+		open   []*proc // the processors not closed, in the order visited
 	)
 	start := int(s.rr.Add(1))
 	for i := range len(s.procs) {
-		if len(ns) == 0 {
-			break
-		}
 		p := s.procs[(start+i)%len(s.procs)]
-		left := len(s.procs) - i
+		p.mu.Lock()
+		if p.closed {
+			p.unlock()
+			continue
+		}
+		open = append(open, p)
+		for len(ns) > 0 && p.startsLocked(occ) {
+			if s.starting.Load()+int32(len(launch)) >= s.maxStarting {
+				p.unlock()
+				p.launch(launch)
+				s.deferNode(ns[0])
+				for _, n := range ns[1:] {
+					s.enqueue(n, nil)
+				}
+				return
+			}
+			n := ns[0]
+			ns = ns[1:]
+			if p.claimLocked(n) { // else a Wait runs it already
+				launch = append(launch, n)
+			}
+		}
+		p.unlock()
+		p.launch(launch)
+		clear(launch)
+		launch = launch[:0]
+		if len(ns) == 0 {
+			return
+		}
+	}
+	if len(open) == 0 {
+		for _, n := range ns {
+			n.fail(errClosedCanceled)
+		}
+		return
+	}
+	var (
+		deferred []*Node
+		spill    bool
+	)
+	for i, p := range open {
+		left := len(open) - i
 		share := ns[:(len(ns)+left-1)/left]
 		ns = ns[len(share):]
+		if len(share) == 0 {
+			continue
+		}
 		p.mu.Lock()
 		if p.closed {
 			p.unlock()
@@ -95,17 +144,16 @@ func (s *Scheduler) placeAll(ns []*Node) {
 		}
 		queued := false
 		for _, n := range share {
-			if !p.startsLocked(n.occupancy()) {
+			if !p.startsLocked(occ) {
 				p.pushLocked(n)
 				queued = true
 				spill = spill || n.spec.Spill
 				continue
 			}
+			// A runner freed room since the first pass.
 			if s.starting.Load()+int32(len(launch)) >= s.maxStarting {
 				deferred = append(deferred, n)
-				continue
-			}
-			if p.claimLocked(n) { // else a Wait runs it already
+			} else if p.claimLocked(n) {
 				launch = append(launch, n)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,14 +155,25 @@ func TestBatchWaitRunsInline(t *testing.T) {
 	}
 }
 
-// watchesLeft is how many context watches s keeps.
+// watchesLeft is how many context watches s keeps, once those on their
+// way out are gone: a node that another goroutine ends (a Cancel, a watch
+// that fires) leaves its watch after its Done, and its runner may release
+// it first, so that Close may return a moment before the watch is gone. It
+// waits up to 20 s for the count to be 0.
 func watchesLeft(s *Scheduler) int {
-	k := 0
-	for i := range s.watches {
-		sh := &s.watches[i]
-		sh.mu.Lock()
-		k += len(sh.m)
-		sh.mu.Unlock()
+	count := func() int {
+		k := 0
+		for i := range s.watches {
+			sh := &s.watches[i]
+			sh.mu.Lock()
+			k += len(sh.m)
+			sh.mu.Unlock()
+		}
+		return k
+	}
+	k := count()
+	for start := time.Now(); k != 0 && time.Since(start) < 20*time.Second; k = count() {
+		runtime.Gosched()
 	}
 	return k
 }

@@ -18,6 +18,10 @@ import (
 // is linked into its watch's list (Node.sibPrev, sibNext, which only the
 // children of task contexts use otherwise) under the watch's mu.
 
+// watchHook, when set (by tests only), is called as a node goes to join
+// its watch.
+var watchHook func(n *Node)
+
 // watchShards spreads the watches of a scheduler over that many maps, so
 // that goroutines spawning with different contexts seldom share a lock.
 const watchShards = 8
@@ -43,15 +47,19 @@ type ctxWatch struct {
 // watch makes n, spawned with ctx, which can end and is not a task's
 // context, end cancelled when ctx does, unless n ends first.
 func (s *Scheduler) watch(n *Node, ctx context.Context) {
+	if watchHook != nil {
+		watchHook(n)
+	}
 	key, ok := watchKey(ctx)
 	if !ok {
 		// == on it might panic: a watch of its own.
 		w := &ctxWatch{ctx: ctx}
+		// fire may run at once, on a goroutine of its own, and retire w,
+		// which reads stop under w.mu.
+		w.mu.Lock()
 		w.stop = context.AfterFunc(ctx, w.fire)
-		if !w.join(n) {
-			n.Cancel(canceledBy(ctx))
-			w.retire()
-		}
+		w.mu.Unlock()
+		w.joined(n)
 		return
 	}
 	sh := &s.watches[key%watchShards]
@@ -67,12 +75,27 @@ func (s *Scheduler) watch(n *Node, ctx context.Context) {
 		w.stop = context.AfterFunc(ctx, w.fire)
 		sh.m[ctx] = w
 	}
-	live := w.join(n)
+	live, linked := w.join(n)
 	sh.mu.Unlock()
+	w.after(n, live, linked)
+}
+
+// joined joins n to w, a watch of its own.
+func (w *ctxWatch) joined(n *Node) {
+	live, linked := w.join(n)
+	w.after(n, live, linked)
+}
+
+// after is what follows n's join of w, once no lock is held: n is
+// cancelled if ctx had ended; and if n is not in w, the spawn retires w
+// (unless other nodes are in it), so that w is gone once n is: fire may
+// have found no node in it, or n ended before it could join the watch
+// made for it, and no node will leave it.
+func (w *ctxWatch) after(n *Node, live, linked bool) {
 	if !live {
-		n.Cancel(canceledBy(ctx))
-		// fire may have found no node, and be on its way to retire w:
-		// the spawn does it now, so that w is gone once n is.
+		n.Cancel(canceledBy(w.ctx))
+	}
+	if !linked {
 		w.retire()
 	}
 }
@@ -88,23 +111,23 @@ func watchKey(ctx context.Context) (uintptr, bool) {
 	return v.Pointer() >> 4, true
 }
 
-// join links n into w, unless n has ended. It reports false when ctx has
-// ended already: the caller cancels n.
-func (w *ctxWatch) join(n *Node) bool {
+// join links n into w, unless ctx has ended (live is false: the caller
+// cancels n) or n has; linked says whether it did.
+func (w *ctxWatch) join(n *Node) (live, linked bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.fired {
-		return false
+		return false, false
 	}
 	n.mu.Lock()
 	if n.state.Load() == stateEnded {
 		n.mu.Unlock()
-		return true // its end did not see a watch: nothing to leave
+		return true, false // its end did not see a watch: nothing to leave
 	}
 	n.watch = w
 	n.mu.Unlock()
 	pushSibling(&w.nodes, n)
-	return true
+	return true, true
 }
 
 // leave unlinks n, which has ended, from w; the last node to leave
@@ -140,20 +163,28 @@ func (w *ctxWatch) fire() {
 
 // retire takes w, which has no nodes, out of its shard and stops it,
 // unless a node joined it meanwhile. Out of the shard, no node joins it.
+//
+// It stops w with no lock held: stop runs the methods of the context,
+// which is the program's.
 func (w *ctxWatch) retire() {
-	if sh := w.shard; sh != nil {
+	sh := w.shard
+	if sh != nil {
 		sh.mu.Lock()
-		defer sh.mu.Unlock()
 	}
 	w.mu.Lock()
-	if w.nodes != nil || w.retired {
-		w.mu.Unlock()
-		return
+	done := w.nodes != nil || w.retired // in use, or retired already
+	if !done {
+		w.retired = true
 	}
-	w.retired = true
+	stop := w.stop
 	w.mu.Unlock()
-	if w.shard != nil && w.shard.m[w.ctx] == w {
-		delete(w.shard.m, w.ctx)
+	if sh != nil {
+		if !done && sh.m[w.ctx] == w {
+			delete(sh.m, w.ctx)
+		}
+		sh.mu.Unlock()
 	}
-	w.stop()
+	if !done {
+		stop()
+	}
 }

@@ -3,7 +3,9 @@ package sched
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -184,5 +186,85 @@ func TestWatchConcurrent(t *testing.T) {
 	s.Close()
 	if k := watchesLeft(s); k != 0 {
 		t.Fatalf("the scheduler keeps %d watches", k)
+	}
+}
+
+// A node that ends after its spawn saw it had not, before it joins its
+// context's watch (here: its input fails meanwhile), is in no watch: the
+// watch made for it is not left behind, in the scheduler or on the
+// context.
+func TestWatchNodeEndsBeforeJoin(t *testing.T) {
+	s := newTestScheduler(t, 2)
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ctx := &watchedContext{Context: base}
+	gate := make(chan struct{})
+	a := roomSpawn(s, context.Background(), s.defaultSpec, func(context.Context) (int, error) {
+		<-gate
+		return 0, errors.New("a fails")
+	})
+	watchHook = func(n *Node) {
+		close(gate) // a fails, and fails n, its dependent
+		select {
+		case <-n.Done():
+		case <-time.After(20 * time.Second):
+			t.Error("the node did not end when its input failed")
+		}
+	}
+	defer func() { watchHook = nil }()
+	b := roomSpawn(s, ctx, s.defaultSpec, func(_ context.Context, x int) (int, error) { return x, nil }, a)
+	watchHook = nil
+	if _, f := b.Outcome(); f == nil {
+		t.Fatal("the node did not fail")
+	}
+	s.Close()
+	if w, made := ctx.counts(); w != 0 || made != 1 {
+		t.Fatalf("%d watches in place on the context, %d made; want 0 and 1", w, made)
+	}
+	if k := watchesLeft(s); k != 0 {
+		t.Fatalf("the scheduler keeps %d watches", k)
+	}
+}
+
+// endedOnceContext is a context that is not a pointer (its watch is its
+// own) and that has ended, but says it has not once, to the spawn's check:
+// the watch's AfterFunc then runs at once, racing the spawn that made it.
+type endedOnceContext struct {
+	context.Context // has ended
+	fresh           *atomic.Bool
+}
+
+func (c endedOnceContext) Err() error {
+	if c.fresh.CompareAndSwap(true, false) {
+		return nil
+	}
+	return c.Context.Err()
+}
+
+// A watch of its own whose context has ended: every node ends,
+// whichever of the spawn and the watch's AfterFunc goes first (the race
+// detector checks how they share the watch). On one processor, so that a
+// preemption of the spawner lets the AfterFunc run in between.
+func TestWatchOwnRacesItsAfterFunc(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	s := newTestScheduler(t, 1)
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	var nodes []*Node
+	for start := time.Now(); time.Since(start) < time.Second; {
+		ctx := endedOnceContext{Context: ended, fresh: new(atomic.Bool)}
+		ctx.fresh.Store(true)
+		nodes = append(nodes, roomSpawn(s, ctx, s.defaultSpec, func(context.Context) (int, error) { return 0, nil }))
+		if len(nodes) < 256 {
+			continue
+		}
+		for _, n := range nodes {
+			select {
+			case <-n.Done():
+			case <-time.After(20 * time.Second):
+				t.Fatal("a node did not end")
+			}
+		}
+		nodes = nodes[:0]
 	}
 }
