@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -340,5 +341,41 @@ func TestLogTasksSpawnedOnWorkers(t *testing.T) {
 	}
 	if first := tasks[local[0]][2].Time; ranFrom.IsZero() || first.Before(ranFrom) {
 		t.Errorf("the chain started at %v, its spawner on worker 2 at %v", first, ranFrom)
+	}
+}
+
+// A task's finish is in the event log as soon as anything says it has
+// ended (Wait, Done, Ready): the state that says so changes before the
+// finish is logged, and each of them waits for the log.
+func TestLogFinishBeforeEnded(t *testing.T) {
+	s, ctx := schedulerOf(t, 2)
+	s.EnableLogging(0)
+	missing := 0
+	for i := range 3000 {
+		task := s.Spawn(ctx, add, i, 1)
+		switch i % 3 {
+		case 0:
+			if err := task.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			<-task.Done()
+		case 2:
+			for !task.Ready() {
+				runtime.Gosched()
+			}
+		}
+		evs, _ := s.FetchLogs()
+		found := false
+		for _, e := range evs {
+			found = found || e.Task == task.ID() && e.Kind == dagr.EventFinish
+		}
+		if !found {
+			missing++
+		}
+		s.ClearLogs()
+	}
+	if missing > 0 {
+		t.Fatalf("%d of 3000 tasks had no finish in the log once they had ended", missing)
 	}
 }

@@ -79,7 +79,7 @@ func (t *Task) Wait(ctx context.Context) error {
 	if t == nil || !t.node.Spawned() {
 		return errNotSpawned(t)
 	}
-	if t.node.Ended() {
+	if t.node.Settled() {
 		return nil
 	}
 	return sched.Wait(orBackground(ctx), &t.node)
@@ -96,7 +96,7 @@ func errNotSpawned(t *Task) error {
 
 // Ready reports whether the task has ended, failed or not (Dagger's
 // isready).
-func (t *Task) Ready() bool { return t.node.Ended() }
+func (t *Task) Ready() bool { return t.node.Settled() }
 
 // Done returns a channel that is closed when the task ends, failed or not.
 // The result and the error are set before it is closed.

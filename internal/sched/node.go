@@ -277,9 +277,27 @@ func (n *Node) Thread() int {
 // Ended reports whether the node has ended, failed or not.
 func (n *Node) Ended() bool { return n.state.Load() == stateEnded }
 
+// Settled reports whether the node has ended and its end is recorded: the
+// event log's finish, which end() writes under n.mu after the state says
+// ended, is in the log for a caller that reads it next (a Wait that
+// returns at once, then a read of the log, must find it). With the log
+// off, it is Ended.
+func (n *Node) Settled() bool {
+	if n.state.Load() != stateEnded {
+		return false
+	}
+	if logSites && n.spec.owner.events.Load() != nil {
+		// end() holds n.mu from the state's change until after its log.
+		n.mu.Lock()
+		//lint:ignore SA2001 an empty critical section waits for end()
+		n.mu.Unlock()
+	}
+	return true
+}
+
 // Done returns a channel closed when the node ends.
 func (n *Node) Done() <-chan struct{} {
-	if n.Ended() {
+	if n.Settled() {
 		return closedChan
 	}
 	n.mu.Lock()

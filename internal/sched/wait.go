@@ -28,7 +28,7 @@ const maxInlineDepth = 256
 // the time a child takes to notice its own. And under a deadline, only
 // children that take a context, and so can notice.
 func Wait(ctx context.Context, target *Node) error {
-	if target.Ended() {
+	if target.Settled() {
 		return nil
 	}
 	var (
@@ -60,7 +60,7 @@ func Wait(ctx context.Context, target *Node) error {
 	select {
 	case <-target.Done():
 	case <-done:
-		if !target.Ended() {
+		if !target.Settled() {
 			err = ctx.Err()
 		}
 	}
