@@ -279,7 +279,18 @@ func (h home) spawn(sp *wire.Spawn) (*Task, error) {
 		// in turn (its own have them already).
 		ctx = WithOptions(ctx, optionsFromWire(sp.Scoped))
 	}
-	return s.spawn(ctx, sp.Task, fn, args...), nil
+	if sp.Within <= 0 {
+		return s.spawn(ctx, sp.Task, fn, args...), nil
+	}
+	// The deadline of the spawning context, which the task's context, and
+	// the worker that runs it, see; its timer goes when the task ends.
+	ctx, cancel := context.WithTimeout(ctx, sp.Within)
+	t := s.spawn(ctx, sp.Task, fn, args...)
+	go func() {
+		<-t.Done()
+		cancel()
+	}()
+	return t, nil
 }
 
 // pullArg returns the function of a task that pulls a value that a worker

@@ -134,6 +134,13 @@ func (s *Scheduler) runSubmitted(ctx context.Context, sub *wire.Submit, fn any, 
 		// spawns here takes them, as there.
 		ctx = WithOptions(ctx, optionsFromWire(sub.Scoped))
 	}
+	if sub.Timeout > 0 {
+		// The deadline of its context on worker 1, which f, and what it
+		// spawns here, see as their context's.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, sub.Timeout)
+		defer cancel()
+	}
 	o := Options{Name: sub.Name, Occupancy: sub.Occupancy, Priority: sub.Priority}
 	if sub.Thread > 0 {
 		o.Scope = ExactScope(ThreadProc{Owner: MyID(), Thread: sub.Thread})

@@ -1078,6 +1078,11 @@ func (c *Coordinator) try(ctx context.Context, target Target, opts Options, fn a
 	}
 	defer c.pinHolders(in)()
 	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority, Scoped: opts.Scoped}
+	if d, ok := ctx.Deadline(); ok {
+		// As time left, not a time: the worker's clock may differ. One
+		// that has passed already is a nanosecond: the task ends at once.
+		sub.Timeout = max(time.Until(d), time.Nanosecond)
+	}
 	if on := c.logOn.Load(); on != nil {
 		sub.Log = (*on)()
 	}

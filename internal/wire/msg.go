@@ -53,7 +53,11 @@ type Submit struct {
 	Thread    int               `cbor:"5,keyasint,omitempty"` // the processor (from 1) it is pinned to, or 0
 	Occupancy float64           `cbor:"6,keyasint,omitempty"` // as in the task's options: 0 the default, -1 none
 	Priority  int               `cbor:"7,keyasint,omitempty"`
-	Timeout   time.Duration     `cbor:"8,keyasint,omitempty"`
+	// Timeout is the time that was left, when worker 1 sent the task,
+	// until the deadline of its context there (its Options.Timeout's, or
+	// its spawner's), or 0 for none: the worker gives the task's context
+	// that deadline. Worker 1 keeps it too, and ends the task by it.
+	Timeout time.Duration `cbor:"8,keyasint,omitempty"`
 	// Log says that worker 1 keeps an event log: the worker keeps one too,
 	// and sends worker 1 the events of the tasks that live on it only.
 	Log bool `cbor:"9,keyasint,omitempty"`
@@ -185,6 +189,11 @@ type Spawn struct {
 	// Scoped are the options that the spawning context carries, for the
 	// tasks that the task spawns in turn; nil if it carries none.
 	Scoped *Scoped `cbor:"20,keyasint,omitempty"`
+	// Within is the time that was left, when the worker sent this, until
+	// the deadline of the spawning context, or 0 for none: worker 1 spawns
+	// the task with a context of that deadline (the worker also cancels
+	// the task when its context ends).
+	Within time.Duration `cbor:"21,keyasint,omitempty"`
 }
 
 // Watch asks worker 1 to send worker From the Result of a task.
@@ -405,6 +414,9 @@ func (u *Up) check() error {
 		}
 		if err := u.Spawn.Scoped.check(); err != nil {
 			return fmt.Errorf("spawn of %s: %w", u.Spawn.Func, err)
+		}
+		if u.Spawn.Within < 0 {
+			return fmt.Errorf("spawn of %s: negative time %v to its spawner's deadline", u.Spawn.Func, u.Spawn.Within)
 		}
 		return CheckOptions(u.Spawn.Thread, u.Spawn.Occupancy, u.Spawn.Timeout)
 	case u.Cancel != nil:

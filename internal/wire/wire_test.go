@@ -180,7 +180,7 @@ func TestScopedRoundTrip(t *testing.T) {
 		t.Fatalf("Submit round trip: %+v, %v", got, err)
 	}
 	up := Up{Spawn: &Spawn{Task: TaskID(2, 1), From: 2, Func: "main.add", TimeUtil: time.Minute, AllocUtil: 7, GetResult: true, Persist: true,
-		Scoped: &Scoped{Nowhere: true}}}
+		Scoped: &Scoped{Nowhere: true}, Within: time.Hour}}
 	data, err = Encode(up)
 	if err != nil {
 		t.Fatal(err)
@@ -211,6 +211,8 @@ func TestBadTriesAndScopes(t *testing.T) {
 			"spawn of main.f: block 2 of 2 of the scope of scoped options: processors [2 2] do not increase from 1"},
 		{"nowhere and blocks", Order{Submit: &Submit{Task: 4, Func: "main.f", Scoped: &Scoped{Nowhere: true, Scope: []Block{{}}}}},
 			"whose scope allows no processor, and 1 blocks"},
+		{"time to a deadline", Up{Spawn: &Spawn{Task: TaskID(2, 1), From: 2, Func: "main.f", Within: -time.Second}},
+			"spawn of main.f: negative time -1s to its spawner's deadline"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, err := Encode(tc.msg)
