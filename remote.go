@@ -62,13 +62,18 @@ func workerError(w int, e *wire.Error) error {
 	if e.Origin > 0 {
 		w = e.Origin
 	}
-	we := &WorkerError{Worker: w, Task: e.Task, Err: err}
+	err = &WorkerError{Worker: w, Task: e.Task, Err: err}
 	if e.Tries > 1 {
 		// As the engine wraps the last try's error of a task here: the
 		// TaskError finds the tries in it, and its message ends with them.
-		return &sched.RetriesError{Tries: e.Tries, Err: we}
+		err = &sched.RetriesError{Tries: e.Tries, Err: err}
 	}
-	return we
+	if e.OriginTask != 0 {
+		// A failure that came from another task: the task here fails with
+		// it, its origin named (see failureOf), as on the sender.
+		err = &TaskError{Task: e.OriginTask, Name: e.Task, Origin: e.OriginTask, Err: err, originName: e.Task}
+	}
+	return err
 }
 
 // encodeError describes the error of a failed task for the trip to
@@ -87,6 +92,9 @@ func encodeError(err error) *wire.Error {
 		e.Task = te.Name
 		if te.originName != "" {
 			e.Task = te.originName
+		}
+		if te.Origin != te.Task {
+			e.OriginTask = te.Origin
 		}
 		if te.Err != nil {
 			err = te.Err

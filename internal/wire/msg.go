@@ -316,6 +316,11 @@ type Error struct {
 	// last try's error. 0 when it ran once, or not at all; at most
 	// MaxTries.
 	Tries int `cbor:"6,keyasint,omitempty"`
+	// OriginTask is the id of the task that failed first, when that is
+	// not the task whose end this is (a failure that flowed down to it,
+	// or that its function returned from a task it fetched), or 0: the
+	// receiver's error names it as the origin, as the sender's did.
+	OriginTask uint64 `cbor:"7,keyasint,omitempty"`
 }
 
 // MaxTries is the most tries an Error may count: more than any task
