@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync"
 
-	"github.com/dagr/dagr/internal/call"
 	"github.com/dagr/dagr/internal/cluster"
 )
 
@@ -33,18 +31,11 @@ func FetchChunks(ctx context.Context, chunks ...*Chunk) ([]any, error) {
 // nil, as with Fetch[T].
 func FetchChunksAs[T any](ctx context.Context, chunks ...*Chunk) ([]T, error) {
 	return fetchChunks(ctx, "FetchChunksAs", chunks, func(i int, v any) (T, error) {
-		if r, ok := v.(T); ok {
-			return r, nil
+		r, bad := valueAs[T](v)
+		if bad != "" {
+			return r, fmt.Errorf("dagr: FetchChunksAs: chunks[%d] holds %s", i, bad)
 		}
-		var zero T
-		want := reflect.TypeFor[T]()
-		if v == nil {
-			if call.Nillable(want) {
-				return zero, nil
-			}
-			return zero, fmt.Errorf("dagr: FetchChunksAs: chunks[%d] holds nil, which is not a valid %v", i, want)
-		}
-		return zero, fmt.Errorf("dagr: FetchChunksAs: chunks[%d] holds a value of type %T, not %v", i, v, want)
+		return r, nil
 	})
 }
 

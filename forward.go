@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"time"
 
 	"github.com/dagr/dagr/internal/call"
 	"github.com/dagr/dagr/internal/cluster"
@@ -56,11 +55,7 @@ func (s *Scheduler) forward(t *Task, ctx context.Context, f any, args []any) boo
 		GetResult: o.GetResult, Persist: o.Persist,
 		// What the task spawns takes them on worker 1 too, and where it
 		// runs: the task's own, above, have them already.
-		Scoped: scopedOnWire(ctx)}
-	if d, ok := ctx.Deadline(); ok {
-		// As time left, not a time: worker 1's clock may differ.
-		sp.Within = max(time.Until(d), time.Nanosecond)
-	}
+		Scoped: scopedOnWire(ctx), Within: wire.TimeLeft(ctx)}
 	workers, thread, ok := scopeOnWire(o.Scope)
 	if !ok {
 		// Worker 1 cannot be told this scope: the task is placed on this

@@ -246,26 +246,29 @@ type bulk struct {
 	held   spawnList
 }
 
+// A spawn with the block's context after it ended goes to the parent.
 func (b *bulk) put(q queued) {
-	b.mu.Lock()
-	if !b.ended {
-		b.held.add(q)
-		b.mu.Unlock()
-		return
+	if !b.hold(func() { b.held.add(q) }) {
+		b.parent.put(q)
 	}
-	b.mu.Unlock()
-	b.parent.put(q) // a spawn with the block's context after it ended
 }
 
 func (b *bulk) putList(l *spawnList) {
-	b.mu.Lock()
-	if !b.ended {
-		b.held.addList(l)
-		b.mu.Unlock()
-		return
+	if !b.hold(func() { b.held.addList(l) }) {
+		b.parent.putList(l)
 	}
-	b.mu.Unlock()
-	b.parent.putList(l) // a spawn with the block's context after it ended
+}
+
+// hold runs add under the block's lock unless the block has ended, and
+// reports whether it did.
+func (b *bulk) hold(add func()) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended {
+		return false
+	}
+	add()
+	return true
 }
 
 // end submits the block's tasks, as one group.

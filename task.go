@@ -51,22 +51,35 @@ func (t *Task) Fetch(ctx context.Context) (any, error) {
 // panic, when the result is not a T; a nil result gives the zero T when T
 // is an interface, pointer, slice, map, channel or function type.
 func Fetch[T any](ctx context.Context, t *Task) (T, error) {
-	var zero T
 	v, err := t.Fetch(ctx)
 	if err != nil {
+		var zero T
 		return zero, err
 	}
+	r, bad := valueAs[T](v)
+	if bad != "" {
+		return r, fmt.Errorf("dagr: task %d (%s) returned %s", t.ID(), t.Name(), bad)
+	}
+	return r, nil
+}
+
+// valueAs returns v as a T, as Fetch[T] gives it: nil is the zero T when
+// T can be nil. When v is not a T, bad says what it is instead ("nil,
+// which is not a valid int", "a value of type string, not int"), for the
+// caller's error.
+func valueAs[T any](v any) (_ T, bad string) {
+	var zero T
 	if r, ok := v.(T); ok {
-		return r, nil
+		return r, ""
 	}
 	want := reflect.TypeFor[T]()
 	if v == nil {
 		if call.Nillable(want) {
-			return zero, nil
+			return zero, ""
 		}
-		return zero, fmt.Errorf("dagr: task %d (%s) returned nil, which is not a valid %v", t.ID(), t.Name(), want)
+		return zero, fmt.Sprintf("nil, which is not a valid %v", want)
 	}
-	return zero, fmt.Errorf("dagr: task %d (%s) returned a value of type %T, not %v", t.ID(), t.Name(), v, want)
+	return zero, fmt.Sprintf("a value of type %T, not %v", v, want)
 }
 
 // Wait waits for the task to end, failed or not, and returns nil; it returns

@@ -1077,12 +1077,8 @@ func (c *Coordinator) try(ctx context.Context, target Target, opts Options, fn a
 		in = InputsOf(args)
 	}
 	defer c.pinHolders(in)()
-	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority, Scoped: opts.Scoped}
-	if d, ok := ctx.Deadline(); ok {
-		// As time left, not a time: the worker's clock may differ. One
-		// that has passed already is a nanosecond: the task ends at once.
-		sub.Timeout = max(time.Until(d), time.Nanosecond)
-	}
+	sub := &wire.Submit{Func: name, Name: opts.Name, Thread: target.Thread, Occupancy: opts.Occupancy, Priority: opts.Priority, Scoped: opts.Scoped,
+		Timeout: wire.TimeLeft(ctx)}
 	if on := c.logOn.Load(); on != nil {
 		sub.Log = (*on)()
 	}

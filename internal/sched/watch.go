@@ -59,7 +59,8 @@ func (s *Scheduler) watch(n *Node, ctx context.Context) {
 		w.mu.Lock()
 		w.stop = context.AfterFunc(ctx, w.fire)
 		w.mu.Unlock()
-		w.joined(n)
+		live, linked := w.join(n)
+		w.after(n, live, linked)
 		return
 	}
 	sh := &s.watches[key%watchShards]
@@ -77,12 +78,6 @@ func (s *Scheduler) watch(n *Node, ctx context.Context) {
 	}
 	live, linked := w.join(n)
 	sh.mu.Unlock()
-	w.after(n, live, linked)
-}
-
-// joined joins n to w, a watch of its own.
-func (w *ctxWatch) joined(n *Node) {
-	live, linked := w.join(n)
 	w.after(n, live, linked)
 }
 

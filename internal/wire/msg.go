@@ -5,6 +5,7 @@
 package wire
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -545,6 +546,18 @@ func validRaw(raws ...cbor.RawMessage) error {
 		}
 	}
 	return nil
+}
+
+// TimeLeft is the time left until ctx's deadline, as a message carries
+// it (Submit.Timeout, Spawn.Within): a duration, since the receiver's
+// clock may differ from the sender's, and at least a nanosecond, so that a
+// deadline that has passed is still one (the task then ends at once); 0
+// when ctx has no deadline.
+func TimeLeft(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return max(time.Until(d), time.Nanosecond)
+	}
+	return 0
 }
 
 // CheckOptions returns an error saying what is wrong with a task's
